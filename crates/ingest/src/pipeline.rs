@@ -1,0 +1,152 @@
+//! The transport-independent ingest path: decode, validate, encode for the WAL, build the
+//! columnar batch (off the async executor), then hand both to the store and wait for the fsync.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use sextant_store::{SpanBatchBuilder, Store};
+use tokio::sync::Semaphore;
+
+use crate::decode::{Format, decode_traces};
+use crate::error::IngestError;
+use crate::metrics::IngestMetrics;
+use crate::validate::{Rejections, span_count, validate};
+
+/// Size limits of the ingest path.
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    /// Largest request body accepted as sent (compressed).
+    pub max_request_bytes: usize,
+    /// Largest body after decompression.
+    pub max_decompressed_bytes: usize,
+    /// Decoded bytes allowed in flight at once; beyond it clients are told to retry.
+    pub max_inflight_bytes: usize,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        Self {
+            max_request_bytes: 16 << 20,
+            max_decompressed_bytes: 64 << 20,
+            max_inflight_bytes: 256 << 20,
+        }
+    }
+}
+
+/// A trace export as it arrives from a transport.
+pub enum TraceExport {
+    /// An HTTP body, already decompressed.
+    Body(Bytes, Format),
+    /// A message tonic decoded.
+    Message(ExportTraceServiceRequest),
+}
+
+impl TraceExport {
+    fn len(&self) -> usize {
+        match self {
+            TraceExport::Body(b, _) => b.len(),
+            TraceExport::Message(m) => m.encoded_len(),
+        }
+    }
+}
+
+/// Ingests OTLP exports into the store.
+pub struct Ingestor {
+    store: Arc<Store>,
+    limits: IngestLimits,
+    metrics: IngestMetrics,
+    /// One permit per KiB of decoded data in flight.
+    inflight: Semaphore,
+}
+
+/// The result of one prepared export: what goes to the WAL, the batch, and what was dropped.
+struct Prepared {
+    wal_body: Bytes,
+    batch: arrow_array::RecordBatch,
+    spans: usize,
+    rejected: Rejections,
+}
+
+impl Ingestor {
+    pub fn new(store: Arc<Store>, limits: IngestLimits, metrics: IngestMetrics) -> Self {
+        let permits = (limits.max_inflight_bytes >> 10).max(1);
+        Self {
+            store,
+            limits,
+            metrics,
+            inflight: Semaphore::new(permits),
+        }
+    }
+
+    pub fn limits(&self) -> &IngestLimits {
+        &self.limits
+    }
+
+    pub fn metrics(&self) -> &IngestMetrics {
+        &self.metrics
+    }
+
+    /// Stores an export for `tenant`; returns the spans rejected as invalid.
+    pub async fn export_traces(&self, tenant: &str, export: TraceExport) -> Result<Rejections, IngestError> {
+        sextant_store::tenant::validate_tenant(tenant).map_err(|e| IngestError::BadTenant(e.to_string()))?;
+        let kib = ((export.len() >> 10) + 1).min(self.limits.max_inflight_bytes >> 10).max(1);
+        let _permit = tokio::time::timeout(Duration::from_secs(2), self.inflight.acquire_many(kib as u32))
+            .await
+            .map_err(|_| IngestError::Busy)?
+            .map_err(|_| IngestError::Busy)?;
+        let t0 = Instant::now();
+        let prepared = tokio::task::spawn_blocking(move || prepare(export))
+            .await
+            .map_err(|e| IngestError::Malformed {
+                format: "otlp",
+                reason: format!("decoder failed: {e}"),
+            })??;
+        self.metrics.spans_received.inc_by((prepared.spans + prepared.rejected.spans as usize) as u64);
+        self.metrics.rejected("invalid", prepared.rejected.spans as u64);
+        if prepared.spans > 0 {
+            if let Err(e) = self.store.write(tenant, prepared.wal_body, prepared.batch).await {
+                let e = IngestError::from(e);
+                self.metrics.rejected(e.reason(), prepared.spans as u64);
+                return Err(e);
+            }
+        }
+        self.metrics.spans_accepted.inc_by(prepared.spans as u64);
+        self.metrics.request_seconds.observe(t0.elapsed().as_secs_f64());
+        Ok(prepared.rejected)
+    }
+}
+
+fn prepare(export: TraceExport) -> Result<Prepared, IngestError> {
+    let (mut req, original) = match export {
+        TraceExport::Body(body, format) => {
+            let req = decode_traces(&body, format)?;
+            (req, (format == Format::Protobuf).then_some(body))
+        }
+        TraceExport::Message(m) => (m, None),
+    };
+    let rejected = validate(&mut req);
+    let spans = span_count(&req);
+    // The client's own protobuf bytes go to the WAL unless validation changed the request.
+    let wal_body = match original {
+        Some(body) if rejected.spans == 0 => body,
+        _ => Bytes::from(req.encode_to_vec()),
+    };
+    let mut builder = SpanBatchBuilder::with_capacity(spans);
+    builder.push_request(&req).map_err(|e| IngestError::Malformed {
+        format: "otlp",
+        reason: e.to_string(),
+    })?;
+    let batch = builder.finish().map_err(|e| IngestError::Malformed {
+        format: "otlp",
+        reason: e.to_string(),
+    })?;
+    Ok(Prepared {
+        wal_body,
+        batch,
+        spans,
+        rejected,
+    })
+}

@@ -1,0 +1,332 @@
+//! Immutable blocks: a directory holding the spans of one flush or compaction as Parquet, sorted
+//! by trace id, beside a per-trace summary file and a versioned `meta.json`.
+//!
+//! Because rows are sorted by trace id, the row groups of a block cover disjoint trace-id ranges:
+//! the min/max statistics Parquet keeps per row group act as the trace-id index, so a lookup by id
+//! reads one row group per block at most.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_array::cast::AsArray;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    RowFilter,
+};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Result, StoreError};
+use crate::schema::{SPAN_FORMAT_VERSION, col, span_schema};
+use crate::summary::{self, TraceId, TraceSummary};
+use crate::wal::sync_dir;
+
+/// Rows per Parquet row group: the unit a trace lookup decodes.
+pub const ROW_GROUP_ROWS: usize = 8192;
+const SPANS_FILE: &str = "spans.parquet";
+const TRACES_FILE: &str = "traces.parquet";
+const META_FILE: &str = "meta.json";
+
+/// What `meta.json` records about a block.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BlockMeta {
+    pub format_version: u32,
+    pub id: String,
+    pub spans: u64,
+    pub traces: u64,
+    pub min_start_unix_nano: u64,
+    pub max_end_unix_nano: u64,
+    /// Bytes of the block's files on disk.
+    pub size_bytes: u64,
+    /// How many compactions produced it (0 for a flush).
+    pub level: u32,
+    /// Blocks merged into this one, deleted once it is durable.
+    #[serde(default)]
+    pub sources: Vec<String>,
+}
+
+/// An open block.
+#[derive(Debug)]
+pub struct Block {
+    pub meta: BlockMeta,
+    dir: PathBuf,
+    reader_meta: ArrowReaderMetadata,
+    /// Min and max trace id per row group.
+    ranges: Vec<(TraceId, TraceId)>,
+}
+
+/// A unique, time-ordered block id.
+pub fn new_block_id() -> String {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:020}-{:06}", SEQ.fetch_add(1, Ordering::Relaxed) % 1_000_000)
+}
+
+fn writer_properties() -> WriterProperties {
+    let zstd = Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default());
+    let plain = |p: &str| ColumnPath::from(p);
+    WriterProperties::builder()
+        .set_compression(zstd)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        // Unique per span: a dictionary would only be abandoned half way through each page.
+        .set_column_dictionary_enabled(plain("span_id"), false)
+        .set_column_dictionary_enabled(plain("start_unix_nano"), false)
+        .set_column_encoding(plain("start_unix_nano"), Encoding::DELTA_BINARY_PACKED)
+        .set_column_dictionary_enabled(plain("duration_nano"), false)
+        .set_column_encoding(plain("duration_nano"), Encoding::DELTA_BINARY_PACKED)
+        .build()
+}
+
+/// Writes a block from batches that arrive sorted by trace id.
+pub struct BlockWriter {
+    id: String,
+    tmp: PathBuf,
+    final_dir: PathBuf,
+    spans: ArrowWriter<File>,
+    summaries: Vec<TraceSummary>,
+    meta: BlockMeta,
+}
+
+impl BlockWriter {
+    pub fn create(blocks_dir: &Path, level: u32, sources: Vec<String>) -> Result<Self> {
+        let id = new_block_id();
+        let tmp = blocks_dir.join(format!(".tmp-{id}"));
+        fs::create_dir_all(&tmp).map_err(StoreError::io(&tmp))?;
+        let path = tmp.join(SPANS_FILE);
+        let file = File::create(&path).map_err(StoreError::io(&path))?;
+        let spans = ArrowWriter::try_new(file, span_schema(), Some(writer_properties()))?;
+        Ok(Self {
+            final_dir: blocks_dir.join(&id),
+            meta: BlockMeta {
+                format_version: SPAN_FORMAT_VERSION,
+                id: id.clone(),
+                spans: 0,
+                traces: 0,
+                min_start_unix_nano: u64::MAX,
+                max_end_unix_nano: 0,
+                size_bytes: 0,
+                level,
+                sources,
+            },
+            id,
+            tmp,
+            spans,
+            summaries: Vec::new(),
+        })
+    }
+
+    /// Appends rows that sort after everything written so far.
+    pub fn write_sorted(&mut self, batch: &RecordBatch) -> Result<()> {
+        let mut acc = std::collections::HashMap::new();
+        summary::summarize_into(&mut acc, batch);
+        let mut parts: Vec<TraceSummary> = acc.into_values().collect();
+        parts.sort_unstable_by_key(|s| s.trace_id);
+        for part in parts {
+            match self.summaries.last_mut() {
+                Some(last) if last.trace_id == part.trace_id => last.merge(&part),
+                _ => self.summaries.push(part),
+            }
+        }
+        self.meta.spans += batch.num_rows() as u64;
+        self.spans.write(batch)?;
+        Ok(())
+    }
+
+    /// Closes the files, makes them durable and moves the block into place.
+    pub fn finish(mut self) -> Result<Block> {
+        self.spans.close()?;
+        for s in &self.summaries {
+            self.meta.min_start_unix_nano = self.meta.min_start_unix_nano.min(s.start_unix_nano);
+            self.meta.max_end_unix_nano = self.meta.max_end_unix_nano.max(s.end_unix_nano);
+        }
+        self.meta.traces = self.summaries.len() as u64;
+        let path = self.tmp.join(TRACES_FILE);
+        let file = File::create(&path).map_err(StoreError::io(&path))?;
+        let mut w = ArrowWriter::try_new(file, summary::summary_schema(), Some(writer_properties()))?;
+        w.write(&summary::to_batch(&self.summaries)?)?;
+        w.close()?;
+        self.meta.size_bytes = dir_size(&self.tmp)?;
+        let meta_path = self.tmp.join(META_FILE);
+        let json = serde_json::to_vec_pretty(&self.meta).map_err(|e| StoreError::Meta {
+            path: meta_path.clone(),
+            reason: e.to_string(),
+        })?;
+        fs::write(&meta_path, json).map_err(StoreError::io(&meta_path))?;
+        for name in [SPANS_FILE, TRACES_FILE, META_FILE] {
+            let p = self.tmp.join(name);
+            File::open(&p)
+                .and_then(|f| f.sync_all())
+                .map_err(StoreError::io(&p))?;
+        }
+        sync_dir(&self.tmp)?;
+        fs::rename(&self.tmp, &self.final_dir).map_err(StoreError::io(&self.final_dir))?;
+        if let Some(parent) = self.final_dir.parent() {
+            sync_dir(parent)?;
+        }
+        tracing::debug!(block = %self.id, spans = self.meta.spans, "block written");
+        Block::open(&self.final_dir)
+    }
+}
+
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
+        let entry = entry.map_err(StoreError::io(dir))?;
+        total += entry.metadata().map_err(StoreError::io(entry.path()))?.len();
+    }
+    Ok(total)
+}
+
+impl Block {
+    /// Opens a complete block directory, checking its format version.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let meta_path = dir.join(META_FILE);
+        let raw = fs::read(&meta_path).map_err(StoreError::io(&meta_path))?;
+        let meta: BlockMeta = serde_json::from_slice(&raw).map_err(|e| StoreError::Meta {
+            path: meta_path.clone(),
+            reason: e.to_string(),
+        })?;
+        if meta.format_version > SPAN_FORMAT_VERSION {
+            return Err(StoreError::UnsupportedVersion {
+                path: meta_path,
+                found: meta.format_version,
+                supported: SPAN_FORMAT_VERSION,
+            });
+        }
+        let path = dir.join(SPANS_FILE);
+        let file = File::open(&path).map_err(StoreError::io(&path))?;
+        let reader_meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+        let ranges = reader_meta
+            .metadata()
+            .row_groups()
+            .iter()
+            .map(|rg| {
+                let stats = rg.column(col::TRACE_ID).statistics();
+                let id = |b: Option<&[u8]>| b.and_then(|b| TraceId::try_from(b).ok());
+                let lo = stats.and_then(|s| id(s.min_bytes_opt())).unwrap_or([0; 16]);
+                let hi = stats.and_then(|s| id(s.max_bytes_opt())).unwrap_or([0xff; 16]);
+                (lo, hi)
+            })
+            .collect();
+        Ok(Self {
+            meta,
+            dir: dir.to_owned(),
+            reader_meta,
+            ranges,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the block holds spans that overlap `[start, end]` (Unix nanoseconds).
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.meta.min_start_unix_nano <= end && self.meta.max_end_unix_nano >= start
+    }
+
+    fn spans_builder(&self) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let path = self.dir.join(SPANS_FILE);
+        let file = File::open(&path).map_err(StoreError::io(&path))?;
+        Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file,
+            self.reader_meta.clone(),
+        ))
+    }
+
+    /// The spans of one trace in this block.
+    pub fn find_trace(&self, trace_id: &TraceId) -> Result<Vec<RecordBatch>> {
+        let groups: Vec<usize> = self
+            .ranges
+            .iter()
+            .enumerate()
+            .filter(|(_, (lo, hi))| lo <= trace_id && trace_id <= hi)
+            .map(|(i, _)| i)
+            .collect();
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let builder = self.spans_builder()?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [col::TRACE_ID]);
+        let wanted = *trace_id;
+        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let ids = batch.column(0).as_fixed_size_binary();
+            Ok(BooleanArray::from_iter(
+                (0..ids.len()).map(|i| Some(ids.value(i) == wanted)),
+            ))
+        });
+        let reader = builder
+            .with_row_groups(groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .build()?;
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = batch?;
+            if batch.num_rows() > 0 {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+
+    /// All spans, in trace-id order, in batches of about `ROW_GROUP_ROWS`.
+    pub fn scan(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
+        let reader = self.spans_builder()?.with_batch_size(ROW_GROUP_ROWS).build()?;
+        Ok(reader.map(|b| b.map_err(StoreError::from)))
+    }
+
+    /// Calls `f` for each trace summary of this block.
+    pub fn summaries(&self, mut f: impl FnMut(TraceSummary)) -> Result<()> {
+        let path = self.dir.join(TRACES_FILE);
+        let file = File::open(&path).map_err(StoreError::io(&path))?;
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+            .with_batch_size(ROW_GROUP_ROWS)
+            .build()?;
+        for batch in reader {
+            summary::from_batch(&batch?, &mut f);
+        }
+        Ok(())
+    }
+
+    /// Removes the block's files.
+    pub fn delete(&self) -> Result<()> {
+        fs::remove_dir_all(&self.dir).map_err(StoreError::io(&self.dir))
+    }
+}
+
+/// Writes in-memory batches (in any order) as one block, sorted by trace id and start time.
+pub fn write_batches(blocks_dir: &Path, batches: &[Arc<RecordBatch>]) -> Result<Block> {
+    let mut keys: Vec<(TraceId, u64, usize, usize)> = Vec::new();
+    for (b, batch) in batches.iter().enumerate() {
+        let ids = batch.column(col::TRACE_ID).as_fixed_size_binary();
+        let start = batch
+            .column(col::START)
+            .as_primitive::<arrow_array::types::UInt64Type>();
+        for row in 0..batch.num_rows() {
+            let id = TraceId::try_from(ids.value(row)).unwrap_or_default();
+            keys.push((id, start.value(row), b, row));
+        }
+    }
+    keys.sort_unstable();
+    let refs: Vec<&RecordBatch> = batches.iter().map(|b| b.as_ref()).collect();
+    let mut writer = BlockWriter::create(blocks_dir, 0, Vec::new())?;
+    let mut indices = Vec::with_capacity(ROW_GROUP_ROWS);
+    for chunk in keys.chunks(ROW_GROUP_ROWS) {
+        indices.clear();
+        indices.extend(chunk.iter().map(|k| (k.2, k.3)));
+        let sorted = arrow_select::interleave::interleave_record_batch(&refs, &indices)?;
+        writer.write_sorted(&sorted)?;
+    }
+    writer.finish()
+}

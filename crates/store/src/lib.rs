@@ -1,0 +1,44 @@
+//! Sextant's span store: the `store` stage of the flow
+//! (ingest -> normalize -> **store** -> query -> serve).
+//!
+//! ```text
+//!  write(tenant, request) ──▶ group-commit thread ──▶ WAL segment (fsync) ──▶ ack
+//!                                   │
+//!                                   ▼
+//!                              head (memory, queryable at once)
+//!                                   │ full / old: cut, rotate WAL
+//!                                   ▼
+//!                              flush thread ──▶ block: Parquet sorted by trace id + summaries
+//!                                                    │
+//!                              maintenance thread ──▶ compaction, retention
+//! ```
+//! An acknowledged write is on disk in the WAL; a WAL segment is deleted only after every head
+//! that held its records is a durable block.
+
+pub mod block;
+pub mod compact;
+pub mod config;
+pub mod error;
+pub mod head;
+mod maintenance;
+pub mod metrics;
+pub mod rows;
+pub mod schema;
+mod store;
+pub mod summary;
+pub mod tenant;
+pub mod wal;
+mod writer;
+
+#[cfg(test)]
+mod testutil;
+#[cfg(test)]
+mod tests;
+
+pub use config::{CompactionConfig, RetentionConfig, StoreConfig};
+pub use error::StoreError;
+pub use metrics::StoreMetrics;
+pub use schema::SpanBatchBuilder;
+pub use store::{Store, TraceQuery};
+pub use summary::{TraceId, TraceSummary};
+pub use tenant::DEFAULT_TENANT;
