@@ -18,7 +18,13 @@ pub enum Format {
 impl Format {
     /// Picks the format from a `Content-Type` value (parameters such as charset are ignored).
     pub fn from_content_type(ct: Option<&str>) -> Result<Self, IngestError> {
-        let ct = ct.unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let ct = ct
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         match ct.as_str() {
             "application/x-protobuf" | "application/protobuf" => Ok(Format::Protobuf),
             "application/json" => Ok(Format::Json),
@@ -74,13 +80,18 @@ pub fn decompress(body: Bytes, encoding: Option<&str>, limit: usize) -> Result<B
 }
 
 /// Decodes an `ExportTraceServiceRequest` in the given format.
-pub fn decode_traces(body: &[u8], format: Format) -> Result<ExportTraceServiceRequest, IngestError> {
+pub fn decode_traces(
+    body: &[u8],
+    format: Format,
+) -> Result<ExportTraceServiceRequest, IngestError> {
     let malformed = |reason: String| IngestError::Malformed {
         format: format.name(),
         reason,
     };
     match format {
-        Format::Protobuf => ExportTraceServiceRequest::decode(body).map_err(|e| malformed(e.to_string())),
+        Format::Protobuf => {
+            ExportTraceServiceRequest::decode(body).map_err(|e| malformed(e.to_string()))
+        }
         Format::Json => serde_json::from_slice(body).map_err(|e| malformed(e.to_string())),
     }
 }
@@ -106,7 +117,10 @@ mod tests {
 
     #[test]
     fn gzip_round_trips_and_garbage_is_malformed() {
-        assert_eq!(&decompress(gzip(b"hello"), Some("gzip"), 100).expect("ok")[..], b"hello");
+        assert_eq!(
+            &decompress(gzip(b"hello"), Some("gzip"), 100).expect("ok")[..],
+            b"hello"
+        );
         let err = decompress(Bytes::from_static(b"not gzip"), Some("gzip"), 100).expect_err("bad");
         assert!(matches!(err, IngestError::Malformed { .. }));
         assert!(decompress(Bytes::new(), Some("br"), 100).is_err());
@@ -121,7 +135,10 @@ mod tests {
           {"key":"j","value":{"intValue":7}}],"unknownField":true}]}]}]}"#;
         let req = decode_traces(body, Format::Json).expect("json");
         let span = &req.resource_spans[0].scope_spans[0].spans[0];
-        assert_eq!(hex::encode(&span.trace_id), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(
+            hex::encode(&span.trace_id),
+            "5b8efff798038103d269b633813fc60c"
+        );
         assert_eq!(span.kind, 2);
         assert_eq!(span.end_time_unix_nano, 1544712661000000000);
         assert_eq!(span.attributes.len(), 2);
@@ -129,8 +146,14 @@ mod tests {
 
     #[test]
     fn content_types() {
-        assert_eq!(Format::from_content_type(Some("application/json; charset=utf-8")).ok(), Some(Format::Json));
-        assert_eq!(Format::from_content_type(Some("application/x-protobuf")).ok(), Some(Format::Protobuf));
+        assert_eq!(
+            Format::from_content_type(Some("application/json; charset=utf-8")).ok(),
+            Some(Format::Json)
+        );
+        assert_eq!(
+            Format::from_content_type(Some("application/x-protobuf")).ok(),
+            Some(Format::Protobuf)
+        );
         assert!(Format::from_content_type(Some("text/plain")).is_err());
         assert!(Format::from_content_type(None).is_err());
     }

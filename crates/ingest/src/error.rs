@@ -7,7 +7,10 @@ use sextant_store::StoreError;
 pub enum IngestError {
     /// The body is not a valid OTLP message in the declared format.
     #[error("malformed {format} body: {reason}")]
-    Malformed { format: &'static str, reason: String },
+    Malformed {
+        format: &'static str,
+        reason: String,
+    },
     /// The body (or what it inflates to) is larger than allowed.
     #[error("{what} exceeds the limit of {limit} bytes")]
     TooLarge { what: &'static str, limit: usize },
@@ -59,7 +62,10 @@ impl IngestError {
 
     /// Whether the client should retry; such answers carry `Retry-After`.
     pub fn is_retryable(&self) -> bool {
-        matches!(self.http_status(), StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE)
+        matches!(
+            self.http_status(),
+            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+        )
     }
 
     /// A label for the rejected-requests metric.

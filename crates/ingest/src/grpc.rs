@@ -3,15 +3,21 @@
 
 use std::sync::Arc;
 
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
-use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::logs::v1::{
+    ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -36,7 +42,9 @@ pub fn routes(ingestor: Arc<Ingestor>) -> tonic::service::Routes {
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(limit),
     )
-    .add_service(MetricsServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip))
+    .add_service(
+        MetricsServiceServer::new(svc.clone()).accept_compressed(CompressionEncoding::Gzip),
+    )
     .add_service(LogsServiceServer::new(svc).accept_compressed(CompressionEncoding::Gzip))
 }
 
@@ -72,7 +80,9 @@ impl TraceService for OtlpGrpc {
                     rejected_spans: rej.spans,
                     error_message: rej.message(),
                 });
-                Ok(Response::new(ExportTraceServiceResponse { partial_success }))
+                Ok(Response::new(ExportTraceServiceResponse {
+                    partial_success,
+                }))
             }
             Err(e) => {
                 m.request("grpc", "traces", e.reason());
@@ -88,7 +98,9 @@ impl MetricsService for OtlpGrpc {
         &self,
         _: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.ingestor.metrics().request("grpc", "metrics", "not_implemented");
+        self.ingestor
+            .metrics()
+            .request("grpc", "metrics", "not_implemented");
         Err(IngestError::NotImplemented("metrics").into())
     }
 }
@@ -99,7 +111,9 @@ impl LogsService for OtlpGrpc {
         &self,
         _: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        self.ingestor.metrics().request("grpc", "logs", "not_implemented");
+        self.ingestor
+            .metrics()
+            .request("grpc", "logs", "not_implemented");
         Err(IngestError::NotImplemented("logs").into())
     }
 }

@@ -37,7 +37,10 @@ pub fn router(ingestor: Arc<Ingestor>) -> Router {
     let limit = ingestor.limits().max_request_bytes;
     Router::new()
         .route("/v1/traces", post(traces))
-        .route("/v1/metrics", post(|h: HeaderMap| not_implemented(h, "metrics")))
+        .route(
+            "/v1/metrics",
+            post(|h: HeaderMap| not_implemented(h, "metrics")),
+        )
         .route("/v1/logs", post(|h: HeaderMap| not_implemented(h, "logs")))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(ingestor)
@@ -87,7 +90,8 @@ async fn export(
         })?;
     let encoding = header_str(headers, header::CONTENT_ENCODING);
     let body = decompress(raw, encoding, limits.max_decompressed_bytes)?;
-    ing.export_traces(&tenant, TraceExport::Body(body, format)).await
+    ing.export_traces(&tenant, TraceExport::Body(body, format))
+        .await
 }
 
 fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
@@ -122,8 +126,10 @@ pub fn error_response(e: &IngestError, format: Format) -> Response {
     };
     let mut resp = respond(e.http_status(), format, body);
     if e.is_retryable() {
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECS));
+        resp.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static(RETRY_AFTER_SECS),
+        );
     }
     resp
 }
@@ -131,14 +137,17 @@ pub fn error_response(e: &IngestError, format: Format) -> Response {
 fn respond(status: StatusCode, format: Format, body: Vec<u8>) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
         body,
     )
         .into_response()
 }
 
 async fn not_implemented(headers: HeaderMap, signal: &'static str) -> Response {
-    let format = Format::from_content_type(header_str(&headers, header::CONTENT_TYPE)).unwrap_or(Format::Protobuf);
+    let format = Format::from_content_type(header_str(&headers, header::CONTENT_TYPE))
+        .unwrap_or(Format::Protobuf);
     error_response(&IngestError::NotImplemented(signal), format)
 }
-

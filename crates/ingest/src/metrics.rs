@@ -35,9 +35,21 @@ impl IngestMetrics {
             "OTLP export requests by transport, signal and outcome",
             self.requests.clone(),
         );
-        r.register("sextant_spans_received", "Spans decoded from export requests", self.spans_received.clone());
-        r.register("sextant_spans_accepted", "Spans stored and acknowledged", self.spans_accepted.clone());
-        r.register("sextant_spans_rejected", "Spans refused, by reason", self.spans_rejected.clone());
+        r.register(
+            "sextant_spans_received",
+            "Spans decoded from export requests",
+            self.spans_received.clone(),
+        );
+        r.register(
+            "sextant_spans_accepted",
+            "Spans stored and acknowledged",
+            self.spans_accepted.clone(),
+        );
+        r.register(
+            "sextant_spans_rejected",
+            "Spans refused, by reason",
+            self.spans_rejected.clone(),
+        );
         r.register_with_unit(
             "sextant_ingest_request_duration",
             "Time from request decoded to acknowledged",
@@ -48,13 +60,19 @@ impl IngestMetrics {
 
     pub fn request(&self, transport: &'static str, signal: &'static str, outcome: &'static str) {
         self.requests
-            .get_or_create(&vec![("transport", transport), ("signal", signal), ("outcome", outcome)])
+            .get_or_create(&vec![
+                ("transport", transport),
+                ("signal", signal),
+                ("outcome", outcome),
+            ])
             .inc();
     }
 
     pub fn rejected(&self, reason: &'static str, n: u64) {
         if n > 0 {
-            self.spans_rejected.get_or_create(&vec![("reason", reason)]).inc_by(n);
+            self.spans_rejected
+                .get_or_create(&vec![("reason", reason)])
+                .inc_by(n);
         }
     }
 }

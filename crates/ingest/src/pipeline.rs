@@ -90,13 +90,23 @@ impl Ingestor {
     }
 
     /// Stores an export for `tenant`; returns the spans rejected as invalid.
-    pub async fn export_traces(&self, tenant: &str, export: TraceExport) -> Result<Rejections, IngestError> {
-        sextant_store::tenant::validate_tenant(tenant).map_err(|e| IngestError::BadTenant(e.to_string()))?;
-        let kib = ((export.len() >> 10) + 1).min(self.limits.max_inflight_bytes >> 10).max(1);
-        let _permit = tokio::time::timeout(Duration::from_secs(2), self.inflight.acquire_many(kib as u32))
-            .await
-            .map_err(|_| IngestError::Busy)?
-            .map_err(|_| IngestError::Busy)?;
+    pub async fn export_traces(
+        &self,
+        tenant: &str,
+        export: TraceExport,
+    ) -> Result<Rejections, IngestError> {
+        sextant_store::tenant::validate_tenant(tenant)
+            .map_err(|e| IngestError::BadTenant(e.to_string()))?;
+        let kib = ((export.len() >> 10) + 1)
+            .min(self.limits.max_inflight_bytes >> 10)
+            .max(1);
+        let _permit = tokio::time::timeout(
+            Duration::from_secs(2),
+            self.inflight.acquire_many(kib as u32),
+        )
+        .await
+        .map_err(|_| IngestError::Busy)?
+        .map_err(|_| IngestError::Busy)?;
         let t0 = Instant::now();
         let prepared = tokio::task::spawn_blocking(move || prepare(export))
             .await
@@ -104,17 +114,26 @@ impl Ingestor {
                 format: "otlp",
                 reason: format!("decoder failed: {e}"),
             })??;
-        self.metrics.spans_received.inc_by((prepared.spans + prepared.rejected.spans as usize) as u64);
-        self.metrics.rejected("invalid", prepared.rejected.spans as u64);
+        self.metrics
+            .spans_received
+            .inc_by((prepared.spans + prepared.rejected.spans as usize) as u64);
+        self.metrics
+            .rejected("invalid", prepared.rejected.spans as u64);
         if prepared.spans > 0 {
-            if let Err(e) = self.store.write(tenant, prepared.wal_body, prepared.batch).await {
+            if let Err(e) = self
+                .store
+                .write(tenant, prepared.wal_body, prepared.batch)
+                .await
+            {
                 let e = IngestError::from(e);
                 self.metrics.rejected(e.reason(), prepared.spans as u64);
                 return Err(e);
             }
         }
         self.metrics.spans_accepted.inc_by(prepared.spans as u64);
-        self.metrics.request_seconds.observe(t0.elapsed().as_secs_f64());
+        self.metrics
+            .request_seconds
+            .observe(t0.elapsed().as_secs_f64());
         Ok(prepared.rejected)
     }
 }
@@ -135,10 +154,12 @@ fn prepare(export: TraceExport) -> Result<Prepared, IngestError> {
         _ => Bytes::from(req.encode_to_vec()),
     };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
-    builder.push_request(&req).map_err(|e| IngestError::Malformed {
-        format: "otlp",
-        reason: e.to_string(),
-    })?;
+    builder
+        .push_request(&req)
+        .map_err(|e| IngestError::Malformed {
+            format: "otlp",
+            reason: e.to_string(),
+        })?;
     let batch = builder.finish().map_err(|e| IngestError::Malformed {
         format: "otlp",
         reason: e.to_string(),

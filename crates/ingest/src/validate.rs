@@ -33,10 +33,18 @@ impl Rejections {
 fn problem(span: &Span) -> Option<String> {
     let hexid = |b: &[u8]| hex::encode(b);
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
-        return Some(format!("span {:?}: trace id must be 16 non-zero bytes, got {:?}", span.name, hexid(&span.trace_id)));
+        return Some(format!(
+            "span {:?}: trace id must be 16 non-zero bytes, got {:?}",
+            span.name,
+            hexid(&span.trace_id)
+        ));
     }
     if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
-        return Some(format!("span {:?}: span id must be 8 non-zero bytes, got {:?}", span.name, hexid(&span.span_id)));
+        return Some(format!(
+            "span {:?}: span id must be 8 non-zero bytes, got {:?}",
+            span.name,
+            hexid(&span.span_id)
+        ));
     }
     if !span.parent_span_id.is_empty() && span.parent_span_id.len() != 8 {
         return Some(format!(
@@ -91,7 +99,14 @@ mod tests {
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
 
     fn span(tid: Vec<u8>, sid: Vec<u8>, parent: Vec<u8>) -> Span {
-        Span { trace_id: tid, span_id: sid, parent_span_id: parent, start_time_unix_nano: 1, name: "s".into(), ..Default::default() }
+        Span {
+            trace_id: tid,
+            span_id: sid,
+            parent_span_id: parent,
+            start_time_unix_nano: 1,
+            name: "s".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -116,7 +131,15 @@ mod tests {
         let rej = validate(&mut req);
         assert_eq!(rej.spans, 4);
         assert_eq!(span_count(&req), 2);
-        assert!(rej.message().contains("trace id must be 16"), "{}", rej.message());
-        assert!(req.resource_spans[0].scope_spans[0].spans[1].parent_span_id.is_empty());
+        assert!(
+            rej.message().contains("trace id must be 16"),
+            "{}",
+            rej.message()
+        );
+        assert!(
+            req.resource_spans[0].scope_spans[0].spans[1]
+                .parent_span_id
+                .is_empty()
+        );
     }
 }

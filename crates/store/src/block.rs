@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow_array::{Array, BooleanArray, RecordBatch};
 use arrow_array::cast::AsArray;
+use arrow_array::{Array, BooleanArray, RecordBatch};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -69,7 +69,10 @@ pub fn new_block_id() -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{nanos:020}-{:06}", SEQ.fetch_add(1, Ordering::Relaxed) % 1_000_000)
+    format!(
+        "{nanos:020}-{:06}",
+        SEQ.fetch_add(1, Ordering::Relaxed) % 1_000_000
+    )
 }
 
 fn writer_properties() -> WriterProperties {
@@ -153,7 +156,8 @@ impl BlockWriter {
         self.meta.traces = self.summaries.len() as u64;
         let path = self.tmp.join(TRACES_FILE);
         let file = File::create(&path).map_err(StoreError::io(&path))?;
-        let mut w = ArrowWriter::try_new(file, summary::summary_schema(), Some(writer_properties()))?;
+        let mut w =
+            ArrowWriter::try_new(file, summary::summary_schema(), Some(writer_properties()))?;
         w.write(&summary::to_batch(&self.summaries)?)?;
         w.close()?;
         self.meta.size_bytes = dir_size(&self.tmp)?;
@@ -183,7 +187,10 @@ fn dir_size(dir: &Path) -> Result<u64> {
     let mut total = 0;
     for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
         let entry = entry.map_err(StoreError::io(dir))?;
-        total += entry.metadata().map_err(StoreError::io(entry.path()))?.len();
+        total += entry
+            .metadata()
+            .map_err(StoreError::io(entry.path()))?
+            .len();
     }
     Ok(total)
 }
@@ -215,7 +222,9 @@ impl Block {
                 let stats = rg.column(col::TRACE_ID).statistics();
                 let id = |b: Option<&[u8]>| b.and_then(|b| TraceId::try_from(b).ok());
                 let lo = stats.and_then(|s| id(s.min_bytes_opt())).unwrap_or([0; 16]);
-                let hi = stats.and_then(|s| id(s.max_bytes_opt())).unwrap_or([0xff; 16]);
+                let hi = stats
+                    .and_then(|s| id(s.max_bytes_opt()))
+                    .unwrap_or([0xff; 16]);
                 (lo, hi)
             })
             .collect();
@@ -282,7 +291,10 @@ impl Block {
 
     /// All spans, in trace-id order, in batches of about `ROW_GROUP_ROWS`.
     pub fn scan(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-        let reader = self.spans_builder()?.with_batch_size(ROW_GROUP_ROWS).build()?;
+        let reader = self
+            .spans_builder()?
+            .with_batch_size(ROW_GROUP_ROWS)
+            .build()?;
         Ok(reader.map(|b| b.map_err(StoreError::from)))
     }
 

@@ -33,8 +33,14 @@ impl<I: Iterator<Item = Result<RecordBatch>>> Cursor<I> {
 
     fn key(&self) -> Option<(TraceId, u64)> {
         let b = self.batch.as_ref()?;
-        let id = b.column(col::TRACE_ID).as_fixed_size_binary().value(self.row);
-        let start = b.column(col::START).as_primitive::<UInt64Type>().value(self.row);
+        let id = b
+            .column(col::TRACE_ID)
+            .as_fixed_size_binary()
+            .value(self.row);
+        let start = b
+            .column(col::START)
+            .as_primitive::<UInt64Type>()
+            .value(self.row);
         Some((TraceId::try_from(id).unwrap_or_default(), start))
     }
 

@@ -25,7 +25,9 @@ pub enum StoreError {
     #[error("block metadata error in {path}: {reason}")]
     Meta { path: PathBuf, reason: String },
     /// A block written by a newer Sextant.
-    #[error("unsupported block format version {found} in {path} (this build reads up to {supported})")]
+    #[error(
+        "unsupported block format version {found} in {path} (this build reads up to {supported})"
+    )]
     UnsupportedVersion {
         path: PathBuf,
         found: u32,

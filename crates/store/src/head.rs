@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use arrow_array::{Array, RecordBatch};
 use arrow_array::cast::AsArray;
 use arrow_array::types::UInt64Type;
+use arrow_array::{Array, RecordBatch};
 
 /// One tenant's unflushed span batches, in arrival order.
 #[derive(Debug)]

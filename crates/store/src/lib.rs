@@ -31,9 +31,9 @@ pub mod wal;
 mod writer;
 
 #[cfg(test)]
-mod testutil;
-#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod testutil;
 
 pub use config::{CompactionConfig, RetentionConfig, StoreConfig};
 pub use error::StoreError;

@@ -49,7 +49,12 @@ fn now_nanos() -> u64 {
 }
 
 /// Blocks to delete: every block older than `max_age`, then the oldest until under `max_bytes`.
-pub(crate) fn expired(blocks: &[Arc<Block>], max_age: Option<Duration>, max_bytes: Option<u64>, now: u64) -> Vec<Arc<Block>> {
+pub(crate) fn expired(
+    blocks: &[Arc<Block>],
+    max_age: Option<Duration>,
+    max_bytes: Option<u64>,
+    now: u64,
+) -> Vec<Arc<Block>> {
     let mut by_age: Vec<Arc<Block>> = blocks.to_vec();
     by_age.sort_by_key(|b| b.meta.max_end_unix_nano);
     let cutoff = max_age.map_or(0, |a| now.saturating_sub(a.as_nanos() as u64));
@@ -82,12 +87,19 @@ fn enforce_retention(shared: &Shared, tenant: &Tenant) -> Result<()> {
         b.delete()?;
         tracing::info!(tenant = %tenant.name, block = %b.meta.id, "block deleted by retention");
     }
-    shared.metrics.retention_deleted_blocks.inc_by(doomed.len() as u64);
+    shared
+        .metrics
+        .retention_deleted_blocks
+        .inc_by(doomed.len() as u64);
     Ok(())
 }
 
 /// Blocks to merge next: the oldest small blocks, up to `max_block_spans` in all.
-pub(crate) fn pick_compaction(blocks: &[Arc<Block>], min_blocks: usize, max_block_spans: u64) -> Vec<Arc<Block>> {
+pub(crate) fn pick_compaction(
+    blocks: &[Arc<Block>],
+    min_blocks: usize,
+    max_block_spans: u64,
+) -> Vec<Arc<Block>> {
     let mut small: Vec<Arc<Block>> = blocks
         .iter()
         .filter(|b| b.meta.spans < max_block_spans / 2)
@@ -119,7 +131,8 @@ fn compact_once(shared: &Shared, tenant: &Tenant) -> Result<bool> {
     let merged = Arc::new(merge_blocks(&tenant.blocks_dir(), &inputs)?);
     {
         let mut v = tenant.view.write();
-        v.blocks.retain(|b| !inputs.iter().any(|i| Arc::ptr_eq(b, i)));
+        v.blocks
+            .retain(|b| !inputs.iter().any(|i| Arc::ptr_eq(b, i)));
         v.blocks.push(merged.clone());
         v.blocks.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
     }
@@ -137,7 +150,11 @@ pub(crate) fn update_gauges(shared: &Shared) {
     for t in shared.tenants() {
         let v = t.view.read();
         blocks += v.blocks.len() as i64;
-        bytes += v.blocks.iter().map(|b| b.meta.size_bytes as i64).sum::<i64>();
+        bytes += v
+            .blocks
+            .iter()
+            .map(|b| b.meta.size_bytes as i64)
+            .sum::<i64>();
     }
     shared.metrics.blocks.set(blocks);
     shared.metrics.disk_bytes.set(bytes);

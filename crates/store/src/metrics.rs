@@ -51,26 +51,63 @@ impl StoreMetrics {
             Unit::Bytes,
             self.wal_bytes.clone(),
         );
-        r.register("sextant_wal_records", "Records appended to the write-ahead log", self.wal_records.clone());
+        r.register(
+            "sextant_wal_records",
+            "Records appended to the write-ahead log",
+            self.wal_records.clone(),
+        );
         r.register_with_unit(
             "sextant_wal_fsync_duration",
             "Time to write and fsync one group commit",
             Unit::Seconds,
             self.wal_fsync_seconds.clone(),
         );
-        r.register("sextant_wal_failures", "Group commits that failed to reach disk", self.wal_failures.clone());
-        r.register("sextant_flushes", "Head flushes into blocks", self.flushes.clone());
-        r.register("sextant_flush_failures", "Head flushes that failed and were retried", self.flush_failures.clone());
-        r.register("sextant_flushed_spans", "Spans written into blocks by flushes", self.flushed_spans.clone());
-        r.register("sextant_compactions", "Block compactions done", self.compactions.clone());
+        r.register(
+            "sextant_wal_failures",
+            "Group commits that failed to reach disk",
+            self.wal_failures.clone(),
+        );
+        r.register(
+            "sextant_flushes",
+            "Head flushes into blocks",
+            self.flushes.clone(),
+        );
+        r.register(
+            "sextant_flush_failures",
+            "Head flushes that failed and were retried",
+            self.flush_failures.clone(),
+        );
+        r.register(
+            "sextant_flushed_spans",
+            "Spans written into blocks by flushes",
+            self.flushed_spans.clone(),
+        );
+        r.register(
+            "sextant_compactions",
+            "Block compactions done",
+            self.compactions.clone(),
+        );
         r.register(
             "sextant_retention_deleted_blocks",
             "Blocks deleted by retention",
             self.retention_deleted_blocks.clone(),
         );
-        r.register("sextant_blocks", "Blocks on disk, all tenants", self.blocks.clone());
-        r.register_with_unit("sextant_disk", "Bytes of blocks on disk, all tenants", Unit::Bytes, self.disk_bytes.clone());
-        r.register("sextant_head_spans", "Spans in memory not yet in a block", self.head_spans.clone());
+        r.register(
+            "sextant_blocks",
+            "Blocks on disk, all tenants",
+            self.blocks.clone(),
+        );
+        r.register_with_unit(
+            "sextant_disk",
+            "Bytes of blocks on disk, all tenants",
+            Unit::Bytes,
+            self.disk_bytes.clone(),
+        );
+        r.register(
+            "sextant_head_spans",
+            "Spans in memory not yet in a block",
+            self.head_spans.clone(),
+        );
         r.register_with_unit(
             "sextant_unflushed",
             "Bytes of span data waiting in heads and flushes",

@@ -70,7 +70,10 @@ fn row_to_span(batch: &RecordBatch, row: usize) -> Result<Span> {
         }
     };
     let parent = fixed(col::PARENT_SPAN_ID);
-    let start = batch.column(col::START).as_primitive::<UInt64Type>().value(row);
+    let start = batch
+        .column(col::START)
+        .as_primitive::<UInt64Type>()
+        .value(row);
     let duration = batch
         .column(col::DURATION)
         .as_primitive::<UInt64Type>()
@@ -84,9 +87,15 @@ fn row_to_span(batch: &RecordBatch, row: usize) -> Result<Span> {
             parent.value(row).to_vec()
         },
         trace_state: string(col::TRACE_STATE),
-        flags: batch.column(col::FLAGS).as_primitive::<UInt32Type>().value(row),
+        flags: batch
+            .column(col::FLAGS)
+            .as_primitive::<UInt32Type>()
+            .value(row),
         name: string(col::NAME),
-        kind: batch.column(col::KIND).as_primitive::<Int32Type>().value(row),
+        kind: batch
+            .column(col::KIND)
+            .as_primitive::<Int32Type>()
+            .value(row),
         start_time_unix_nano: start,
         end_time_unix_nano: start.saturating_add(duration),
         ..Default::default()

@@ -8,9 +8,8 @@
 use std::sync::{Arc, LazyLock};
 
 use arrow_array::builder::{
-    ArrayBuilder,
-    BinaryBuilder, FixedSizeBinaryBuilder, Int32Builder, StringBuilder, UInt32Builder,
-    UInt64Builder,
+    ArrayBuilder, BinaryBuilder, FixedSizeBinaryBuilder, Int32Builder, StringBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -176,7 +175,9 @@ impl SpanBatchBuilder {
         // blob decodes as a `Span` holding just those fields.
         let s = &mut self.scratch;
         s.clear();
-        span.attributes.iter().for_each(|kv| message::encode(9, kv, s));
+        span.attributes
+            .iter()
+            .for_each(|kv| message::encode(9, kv, s));
         if span.dropped_attributes_count != 0 {
             uint32::encode(10, &span.dropped_attributes_count, s);
         }

@@ -97,7 +97,9 @@ impl Store {
         let (tx, rx) = mpsc::sync_channel(4096);
         let (flush_tx, flush_rx) = mpsc::sync_channel(64);
         let s = shared.clone();
-        let mut threads = vec![spawn("sextant-wal", move || writer::run(s, wal, rx, flush_tx))];
+        let mut threads = vec![spawn("sextant-wal", move || {
+            writer::run(s, wal, rx, flush_tx)
+        })];
         let s = shared.clone();
         threads.push(spawn("sextant-flush", move || flusher(s, flush_rx)));
         let s = shared.clone();
@@ -174,7 +176,11 @@ impl Store {
         let mut out: Vec<TraceSummary> = acc
             .into_values()
             .filter(|s| s.start_unix_nano >= q.start && s.start_unix_nano <= q.end)
-            .filter(|s| q.service.as_ref().is_none_or(|svc| s.root_service.as_ref() == Some(svc)))
+            .filter(|s| {
+                q.service
+                    .as_ref()
+                    .is_none_or(|svc| s.root_service.as_ref() == Some(svc))
+            })
             .collect();
         out.sort_unstable_by(|a, b| b.start_unix_nano.cmp(&a.start_unix_nano));
         out.truncate(q.limit);
@@ -189,7 +195,12 @@ impl Store {
 
     /// Tenants that have data.
     pub fn tenants(&self) -> Vec<String> {
-        let mut v: Vec<String> = self.shared.tenants().iter().map(|t| t.name.clone()).collect();
+        let mut v: Vec<String> = self
+            .shared
+            .tenants()
+            .iter()
+            .map(|t| t.name.clone())
+            .collect();
         v.sort();
         v
     }
@@ -201,9 +212,16 @@ impl Store {
     /// Freezes all heads and waits until they are blocks on disk.
     pub fn flush(&self) -> Result<()> {
         let (tx, rx) = oneshot::channel();
-        self.tx.send(Msg::Cut(tx)).map_err(|_| StoreError::ShuttingDown)?;
+        self.tx
+            .send(Msg::Cut(tx))
+            .map_err(|_| StoreError::ShuttingDown)?;
         futures_executor_block_on(rx).map_err(|_| StoreError::ShuttingDown)?;
-        while self.shared.tenants().iter().any(|t| !t.view.read().flushing.is_empty()) {
+        while self
+            .shared
+            .tenants()
+            .iter()
+            .any(|t| !t.view.read().flushing.is_empty())
+        {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         Ok(())
@@ -277,8 +295,13 @@ fn replay(shared: &Shared) -> Result<u64> {
         failed = replay_record(shared, seq, tenant, body);
     })?;
     failed?;
-    tracing::info!(segments = stats.segments, records = stats.records, bytes = stats.bytes,
-        torn_tails = stats.torn_tails, "wal replayed");
+    tracing::info!(
+        segments = stats.segments,
+        records = stats.records,
+        bytes = stats.bytes,
+        torn_tails = stats.torn_tails,
+        "wal replayed"
+    );
     Ok(wal::segments(&dir)?.last().copied().unwrap_or(last) + 1)
 }
 
@@ -339,7 +362,9 @@ fn flush_one(
         v.blocks.push(Arc::new(block));
         v.flushing.retain(|f| !Arc::ptr_eq(f, frozen));
     }
-    shared.unflushed_bytes.fetch_sub(frozen.bytes, Ordering::Relaxed);
+    shared
+        .unflushed_bytes
+        .fetch_sub(frozen.bytes, Ordering::Relaxed);
     shared.metrics.flushes.inc();
     shared.metrics.flushed_spans.inc_by(frozen.spans as u64);
     Ok(())

@@ -143,7 +143,8 @@ pub fn from_batch(batch: &RecordBatch, mut f: impl FnMut(TraceSummary)) {
     let errors = batch.column(4).as_primitive::<UInt32Type>();
     let service = batch.column(5).as_string::<i32>();
     let name = batch.column(6).as_string::<i32>();
-    let opt = |a: &arrow_array::StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
+    let opt =
+        |a: &arrow_array::StringArray, i: usize| (!a.is_null(i)).then(|| a.value(i).to_owned());
     for i in 0..batch.num_rows() {
         let Ok(trace_id) = TraceId::try_from(id.value(i)) else {
             continue;

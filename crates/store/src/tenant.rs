@@ -19,7 +19,9 @@ pub const DEFAULT_TENANT: &str = "single-tenant";
 pub fn validate_tenant(id: &str) -> Result<()> {
     let ok = !id.is_empty()
         && id.len() <= 150
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
         && !id.bytes().all(|b| b == b'.');
     if ok {
         Ok(())
@@ -124,7 +126,10 @@ impl Tenant {
         let mut blocks = Vec::new();
         for entry in fs::read_dir(&dir).map_err(StoreError::io(&dir))? {
             let path = entry.map_err(StoreError::io(&dir))?.path();
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.starts_with(".tmp-") {
                 fs::remove_dir_all(&path).map_err(StoreError::io(&path))?;
                 continue;
@@ -132,8 +137,10 @@ impl Tenant {
             blocks.push(Arc::new(Block::open(&path)?));
         }
         // A compaction that stopped after writing its output but before deleting its inputs.
-        let replaced: std::collections::HashSet<String> =
-            blocks.iter().flat_map(|b| b.meta.sources.iter().cloned()).collect();
+        let replaced: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta.sources.iter().cloned())
+            .collect();
         for b in blocks.iter().filter(|b| replaced.contains(&b.meta.id)) {
             b.delete()?;
         }

@@ -17,7 +17,11 @@ fn config(dir: &std::path::Path) -> StoreConfig {
     c
 }
 
-fn write(store: &Store, tenant: &str, req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest) {
+fn write(
+    store: &Store,
+    tenant: &str,
+    req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
+) {
     let mut b = SpanBatchBuilder::with_capacity(16);
     b.push_request(req).expect("push");
     let batch = b.finish().expect("batch");
@@ -62,11 +66,25 @@ fn flushed_blocks_answer_and_wal_is_not_replayed_twice() {
     let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
     assert_eq!(span_count(&store, "a", 2, 5), 8);
     let list = store
-        .list_traces("a", &TraceQuery { start: 0, end: u64::MAX, limit: 100, service: None })
+        .list_traces(
+            "a",
+            &TraceQuery {
+                start: 0,
+                end: u64::MAX,
+                limit: 100,
+                service: None,
+            },
+        )
         .expect("list");
     assert_eq!(list.len(), 10);
-    assert!(list.iter().all(|s| s.spans == 8 && s.errors == 2 && s.root_name.is_some()));
-    assert!(list.windows(2).all(|w| w[0].start_unix_nano >= w[1].start_unix_nano));
+    assert!(
+        list.iter()
+            .all(|s| s.spans == 8 && s.errors == 2 && s.root_name.is_some())
+    );
+    assert!(
+        list.windows(2)
+            .all(|w| w[0].start_unix_nano >= w[1].start_unix_nano)
+    );
 }
 
 #[test]
@@ -107,9 +125,17 @@ fn retention_deletes_old_blocks_and_keeps_recent() {
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
         .as_nanos() as u64;
-    write(&store, "a", &sample_request_at(4, 2, 1, now - 2 * 3600 * 1_000_000_000));
+    write(
+        &store,
+        "a",
+        &sample_request_at(4, 2, 1, now - 2 * 3600 * 1_000_000_000),
+    );
     store.flush().expect("flush");
-    write(&store, "a", &sample_request_at(4, 2, 2, now - 60 * 1_000_000_000));
+    write(
+        &store,
+        "a",
+        &sample_request_at(4, 2, 2, now - 60 * 1_000_000_000),
+    );
     store.flush().expect("flush");
     store.run_maintenance().expect("retention");
     assert_eq!(store.snapshot("a").blocks.len(), 1);
@@ -124,10 +150,24 @@ fn retention_by_size_deletes_oldest_first() {
     cfg.compaction.enabled = false;
     let store = Store::open(cfg.clone(), StoreMetrics::default()).expect("open");
     for seed in 0..3 {
-        write(&store, "a", &sample_request_at(20, 3, seed, 1_700_000_000_000_000_000 + seed * 1_000_000_000_000));
+        write(
+            &store,
+            "a",
+            &sample_request_at(
+                20,
+                3,
+                seed,
+                1_700_000_000_000_000_000 + seed * 1_000_000_000_000,
+            ),
+        );
         store.flush().expect("flush");
     }
-    let sizes: Vec<u64> = store.snapshot("a").blocks.iter().map(|b| b.meta.size_bytes).collect();
+    let sizes: Vec<u64> = store
+        .snapshot("a")
+        .blocks
+        .iter()
+        .map(|b| b.meta.size_bytes)
+        .collect();
     drop(store);
     cfg.retention.max_bytes_per_tenant = Some(sizes[1] + sizes[2]);
     let store = Store::open(cfg, StoreMetrics::default()).expect("reopen");

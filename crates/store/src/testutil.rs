@@ -1,9 +1,11 @@
 //! Builders of OTLP requests for the store's tests.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::{
+    AnyValue, InstrumentationScope, KeyValue, any_value::Value,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 
 pub fn kv(k: &str, v: Value) -> KeyValue {
     KeyValue {
@@ -25,7 +27,12 @@ pub fn sample_request(traces: u64, spans: u64, seed: u64) -> ExportTraceServiceR
     sample_request_at(traces, spans, seed, 1_700_000_000_000_000_000)
 }
 
-pub fn sample_request_at(traces: u64, spans: u64, seed: u64, base: u64) -> ExportTraceServiceRequest {
+pub fn sample_request_at(
+    traces: u64,
+    spans: u64,
+    seed: u64,
+    base: u64,
+) -> ExportTraceServiceRequest {
     let mut resource_spans = Vec::new();
     for svc in 0..2u64 {
         let mut out = Vec::new();
@@ -36,16 +43,30 @@ pub fn sample_request_at(traces: u64, spans: u64, seed: u64, base: u64) -> Expor
                 out.push(Span {
                     trace_id: tid.clone(),
                     span_id: ((seed << 32) + t * 100 + s + 1).to_be_bytes().to_vec(),
-                    parent_span_id: if s == 0 { vec![] } else { ((seed << 32) + t * 100 + 1).to_be_bytes().to_vec() },
-                    name: if s == 0 { "invoke_agent planner".into() } else { format!("chat gpt-4o-{s}") },
+                    parent_span_id: if s == 0 {
+                        vec![]
+                    } else {
+                        ((seed << 32) + t * 100 + 1).to_be_bytes().to_vec()
+                    },
+                    name: if s == 0 {
+                        "invoke_agent planner".into()
+                    } else {
+                        format!("chat gpt-4o-{s}")
+                    },
                     kind: span::SpanKind::Internal as i32,
                     start_time_unix_nano: start,
                     end_time_unix_nano: start + 500,
                     attributes: vec![
                         kv("gen_ai.request.model", Value::StringValue("gpt-4o".into())),
-                        kv("gen_ai.usage.input_tokens", Value::IntValue((t * 10 + s) as i64)),
+                        kv(
+                            "gen_ai.usage.input_tokens",
+                            Value::IntValue((t * 10 + s) as i64),
+                        ),
                     ],
-                    status: (s == 2).then(|| Status { code: 2, message: "boom".into() }),
+                    status: (s == 2).then(|| Status {
+                        code: 2,
+                        message: "boom".into(),
+                    }),
                     ..Default::default()
                 });
             }
@@ -56,7 +77,11 @@ pub fn sample_request_at(traces: u64, spans: u64, seed: u64, base: u64) -> Expor
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope { name: "test".into(), version: "1".into(), ..Default::default() }),
+                scope: Some(InstrumentationScope {
+                    name: "test".into(),
+                    version: "1".into(),
+                    ..Default::default()
+                }),
                 spans: out,
                 schema_url: String::new(),
             }],

@@ -167,7 +167,9 @@ fn replay_segment(data: &[u8], mut f: impl FnMut(&str, &[u8])) -> usize {
             break;
         }
         let tlen = payload[0] as usize;
-        let Some(tenant) = payload.get(1..1 + tlen).and_then(|t| std::str::from_utf8(t).ok())
+        let Some(tenant) = payload
+            .get(1..1 + tlen)
+            .and_then(|t| std::str::from_utf8(t).ok())
         else {
             break;
         };

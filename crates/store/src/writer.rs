@@ -39,7 +39,12 @@ pub(crate) struct FlushJob {
     pub heads: Vec<(Arc<Tenant>, Arc<crate::tenant::FrozenHead>)>,
 }
 
-pub(crate) fn run(shared: Arc<Shared>, mut wal: WalWriter, rx: Receiver<Msg>, flush_tx: SyncSender<FlushJob>) {
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    mut wal: WalWriter,
+    rx: Receiver<Msg>,
+    flush_tx: SyncSender<FlushJob>,
+) {
     let mut group: Vec<Write> = Vec::new();
     maybe_cut(&shared, &mut wal, &flush_tx, false);
     loop {
@@ -102,7 +107,9 @@ fn commit(shared: &Shared, wal: &mut WalWriter, group: &mut Vec<Write>) {
             m.wal_failures.inc();
             tracing::error!(error = %e, "wal commit failed; refusing the writes of this group");
             for w in group.drain(..) {
-                let _ = w.ack.send(Err(StoreError::Overloaded(format!("write-ahead log failed: {e}"))));
+                let _ = w.ack.send(Err(StoreError::Overloaded(format!(
+                    "write-ahead log failed: {e}"
+                ))));
             }
         }
     }

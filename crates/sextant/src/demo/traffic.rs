@@ -107,7 +107,13 @@ impl TrafficGen {
         let mut run = Run::new(&mut self.rng, service, &conversation);
         let history = i64::from(conversation.runs) * run.rng.random_range(250..700);
         let plan = run.plan(conversation.agent, None, history, faulty);
-        run.invoke_agent(conversation.agent, conversation.model, None, start_unix_nano, &plan);
+        run.invoke_agent(
+            conversation.agent,
+            conversation.model,
+            None,
+            start_unix_nano,
+            &plan,
+        );
         vec![ResourceSpans {
             resource: Some(resource),
             scope_spans: vec![ScopeSpans {
@@ -189,7 +195,11 @@ fn merge(all: &mut Vec<ResourceSpans>, mut rs: ResourceSpans) {
         return;
     };
     for scope_spans in rs.scope_spans.drain(..) {
-        match same.scope_spans.iter_mut().find(|s| s.scope == scope_spans.scope) {
+        match same
+            .scope_spans
+            .iter_mut()
+            .find(|s| s.scope == scope_spans.scope)
+        {
             Some(existing) => existing.spans.extend(scope_spans.spans),
             None => same.scope_spans.push(scope_spans),
         }
@@ -198,6 +208,8 @@ fn merge(all: &mut Vec<ResourceSpans>, mut rs: ResourceSpans) {
 
 /// What one agent run will do, decided before its spans are built.
 struct Plan {
+    /// Which of the agent's questions the run answers; tools and answers follow it.
+    topic: usize,
     question: &'static str,
     /// Prompt tokens of earlier runs of the conversation.
     history_tokens: i64,
@@ -208,8 +220,8 @@ struct Plan {
 /// What the agent does after a model call asked for tools.
 enum Step {
     Tools(Vec<&'static Tool>),
-    /// Hands a question to a sub-agent (called by the model like a tool).
-    Delegate(&'static Agent, &'static str),
+    /// Hands the topic to a sub-agent (called by the model like a tool).
+    Delegate(&'static Agent),
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -253,11 +265,12 @@ struct Outcome {
     result: String,
 }
 
-/// The agent (and its model) a span belongs to, and the span to hang children on.
+/// The agent run a span belongs to, and the span to hang children on.
 #[derive(Clone, Copy)]
 struct Caller {
     agent: &'static Agent,
     model: &'static Model,
+    topic: usize,
     span_id: [u8; 8],
 }
 
@@ -268,8 +281,8 @@ struct Call {
     arguments: String,
 }
 
-/// The running context of one agent: the prompt size so far and, when content is captured,
-/// the messages in the OTel GenAI parts schema.
+/// The running context of one agent: the prompt size so far and, when the service captures
+/// content, the messages in the OTel GenAI parts schema (otherwise `messages` stays empty).
 struct Dialogue {
     prompt_tokens: i64,
     last_prompt: i64,
@@ -299,21 +312,31 @@ impl<'a> Run<'a> {
     }
 
     /// Plans a run of `agent`: a top-level one (may delegate, may fail) or a sub-agent's one
-    /// answering `question`.
-    fn plan(&mut self, agent: &'static Agent, question: Option<&'static str>, history_tokens: i64, faulty: bool) -> Plan {
-        let top = question.is_none();
+    /// on the caller's `topic`.
+    fn plan(
+        &mut self,
+        agent: &'static Agent,
+        topic: Option<usize>,
+        history_tokens: i64,
+        faulty: bool,
+    ) -> Plan {
+        let top = topic.is_none();
+        let topic = topic.unwrap_or_else(|| self.rng.random_range(0..agent.questions.len()));
         let rounds = if top { &ROUNDS[..] } else { &SUB_ROUNDS[..] };
         let n = pick(self.rng, rounds);
-        let mut steps: Vec<Step> = (0..n).map(|_| Step::Tools(self.pick_tools(agent))).collect();
+        let mut steps: Vec<Step> = (0..n)
+            .map(|_| Step::Tools(self.pick_tools(agent)))
+            .collect();
         if let Some(sub) = agent.sub_agent
             && top
             && n > 0
             && self.rng.random_bool(DELEGATE_RATE)
         {
-            steps[self.rng.random_range(0..n)] = Step::Delegate(sub, pick(self.rng, sub.questions));
+            steps[self.rng.random_range(0..n)] = Step::Delegate(sub);
         }
         Plan {
-            question: question.unwrap_or_else(|| pick(self.rng, agent.questions)),
+            topic,
+            question: on(agent.questions, topic),
             history_tokens,
             fault: faulty.then(|| self.fault(&steps)),
             steps,
@@ -355,7 +378,14 @@ impl<'a> Run<'a> {
         ]
     }
 
-    fn span(&mut self, name: String, kind: SpanKind, parent: Option<[u8; 8]>, start: u64, end: u64) -> Span {
+    fn span(
+        &mut self,
+        name: String,
+        kind: SpanKind,
+        parent: Option<[u8; 8]>,
+        start: u64,
+        end: u64,
+    ) -> Span {
         Span {
             trace_id: self.trace_id.to_vec(),
             span_id: nonzero_id::<8>(self.rng).to_vec(),
@@ -381,65 +411,98 @@ impl Run<'_> {
         start: u64,
         plan: &Plan,
     ) -> Outcome {
-        let mut span = self.span(format!("invoke_agent {}", agent.name), SpanKind::Internal, parent, start, start);
         let caller = Caller {
             agent,
             model,
-            span_id: span.span_id.as_slice().try_into().expect("span ids are 8 bytes"),
+            topic: plan.topic,
+            span_id: nonzero_id(self.rng),
         };
+        let setup = self.between(1, 6);
+        let run = self.turns(caller, plan, start + setup);
+        let end = run.end + self.between(1, 4);
+        let name = format!("invoke_agent {}", agent.name);
+        let mut span = self.span(name, SpanKind::Internal, parent, start, end);
+        span.span_id = caller.span_id.to_vec();
+        span.attributes =
+            self.agent_attributes(caller, run.usage, plan, &run.result, run.failure.as_ref());
+        fail(&mut span, run.failure.as_ref());
+        self.spans.push(span);
+        Outcome { end, ..run }
+    }
+
+    /// The model calls of a run and the steps between them, from `start` on.
+    fn turns(&mut self, caller: Caller, plan: &Plan, start: u64) -> Outcome {
         let mut dialogue = Dialogue::new(self, plan);
         let mut usage = Usage::default();
-        let mut cursor = start + self.between(1, 6);
-        let mut failure = None;
-        let mut answer = String::new();
-        for call in 0..=plan.steps.len() {
-            let step = plan.steps.get(call);
-            let fault = plan.fault.filter(|f| matches!(f, Fault::Chat { call: c, .. } if *c == call));
-            let calls = self.requested_calls(step, model);
-            let chat = self.chat(caller, cursor, &mut dialogue, &calls, fault);
+        let mut cursor = start;
+        let chat_fault = |call: usize| {
+            plan.fault
+                .filter(|f| matches!(f, Fault::Chat { call: c, .. } if *c == call))
+        };
+        for (call, step) in plan.steps.iter().enumerate() {
+            let calls = self.requested_calls(step, caller);
+            let chat = self.chat(caller, cursor, &mut dialogue, &calls, chat_fault(call));
             usage.add(chat.usage);
+            if chat.failure.is_some() {
+                return Outcome { usage, ..chat };
+            }
             cursor = chat.end + self.between(1, 8);
-            let Some(step) = step.filter(|_| chat.failure.is_none()) else {
-                (failure, answer) = (chat.failure, chat.result);
-                break;
-            };
             let tool_fault = plan.fault == Some(Fault::Tool { step: call });
             let done = self.step(caller, step, &calls, cursor, &mut dialogue, tool_fault);
             usage.add(done.usage);
-            cursor = done.end + self.between(1, 8);
             if done.failure.is_some() {
-                failure = done.failure;
-                break;
+                return Outcome { usage, ..done };
             }
+            cursor = done.end + self.between(1, 8);
         }
-        span.end_time_unix_nano = cursor + self.between(1, 4);
-        span.attributes = self.agent_attributes(caller, usage, plan.question, &answer, failure.as_ref());
-        fail(&mut span, failure.as_ref());
-        let end = span.end_time_unix_nano;
-        self.spans.push(span);
-        Outcome { end, usage, failure, result: answer }
+        let answer = self.chat(
+            caller,
+            cursor,
+            &mut dialogue,
+            &[],
+            chat_fault(plan.steps.len()),
+        );
+        usage.add(answer.usage);
+        Outcome { usage, ..answer }
     }
 
     /// The tool calls (or the sub-agent call) the model asks for before `step`.
-    fn requested_calls(&mut self, step: Option<&Step>, model: &Model) -> Vec<Call> {
-        let (prefix, len) = model.provider.tool_call_id;
-        let mut call = |name: &'static str, arguments: String| Call {
-            id: if len == 0 { String::new() } else { format!("{prefix}{}", alphanumeric(self.rng, len)) },
-            name,
-            arguments,
-        };
-        match step {
-            None => Vec::new(),
-            Some(Step::Tools(tools)) => tools
+    fn requested_calls(&mut self, step: &Step, caller: Caller) -> Vec<Call> {
+        let requests: Vec<(&'static str, String)> = match step {
+            Step::Tools(tools) => tools
                 .iter()
-                .map(|t| call(t.name, pick(self.rng, t.arguments).to_string()))
+                .map(|t| (t.name, on(t.arguments, caller.topic).to_string()))
                 .collect(),
-            Some(Step::Delegate(sub, question)) => vec![call(sub.name, json!({ "input": question }).to_string())],
-        }
+            Step::Delegate(sub) => {
+                let question = on(sub.questions, caller.topic);
+                vec![(sub.name, json!({ "input": question }).to_string())]
+            }
+        };
+        let (prefix, len) = caller.model.provider.tool_call_id;
+        requests
+            .into_iter()
+            .map(|(name, arguments)| Call {
+                id: if len == 0 {
+                    String::new()
+                } else {
+                    format!("{prefix}{}", alphanumeric(self.rng, len))
+                },
+                name,
+                arguments,
+            })
+            .collect()
     }
 
     /// Runs the tools of a step (in parallel), or the sub-agent of a delegation.
-    fn step(&mut self, caller: Caller, step: &Step, calls: &[Call], start: u64, dialogue: &mut Dialogue, fault: bool) -> Outcome {
+    fn step(
+        &mut self,
+        caller: Caller,
+        step: &Step,
+        calls: &[Call],
+        start: u64,
+        dialogue: &mut Dialogue,
+        fault: bool,
+    ) -> Outcome {
         let mut end = start;
         let mut usage = Usage::default();
         for (i, call) in calls.iter().enumerate() {
@@ -448,9 +511,10 @@ impl Run<'_> {
                     let at = start + self.between(0, 3);
                     self.execute_tool(caller, tools[i], call, at, fault && i == 0)
                 }
-                Step::Delegate(sub, question) => {
+                Step::Delegate(sub) => {
                     let model = pick(self.rng, sub.models);
-                    let plan = self.plan(sub, Some(question), 0, false);
+                    let topic = caller.topic % sub.questions.len();
+                    let plan = self.plan(sub, Some(topic), 0, false);
                     self.invoke_agent(sub, model, Some(caller.span_id), start, &plan)
                 }
             };
@@ -462,14 +526,19 @@ impl Run<'_> {
             let tokens = self.rng.random_range(60..900);
             dialogue.tool_result(call, &outcome.result, tokens);
         }
-        Outcome { end, usage, failure: None, result: String::new() }
+        Outcome {
+            end,
+            usage,
+            failure: None,
+            result: String::new(),
+        }
     }
 
     fn agent_attributes(
-        &mut self,
+        &self,
         caller: Caller,
         usage: Usage,
-        question: &str,
+        plan: &Plan,
         answer: &str,
         failure: Option<&Failure>,
     ) -> Vec<KeyValue> {
@@ -486,11 +555,14 @@ impl Run<'_> {
             int("gen_ai.usage.output_tokens", usage.output),
         ]);
         if usage.cache_read > 0 {
-            attributes.push(int("gen_ai.usage.cache_read.input_tokens", usage.cache_read));
+            attributes.push(int(
+                "gen_ai.usage.cache_read.input_tokens",
+                usage.cache_read,
+            ));
         }
         attributes.extend(self.context(agent));
         if self.service.capture_content {
-            let input = json!([{ "role": "user", "parts": [{ "type": "text", "content": question }] }]);
+            let input = json!([{ "role": "user", "parts": [{ "type": "text", "content": plan.question }] }]);
             attributes.push(string("gen_ai.input.messages", &input.to_string()));
             if failure.is_none() {
                 let output = json!([{ "role": "assistant", "parts": [{ "type": "text", "content": answer }], "finish_reason": "stop" }]);
@@ -506,8 +578,20 @@ impl Run<'_> {
 
 impl Run<'_> {
     /// One model call: asks for `calls`, or gives the final answer when there are none.
-    fn chat(&mut self, caller: Caller, start: u64, dialogue: &mut Dialogue, calls: &[Call], fault: Option<Fault>) -> Outcome {
-        let Caller { agent, model, span_id } = caller;
+    fn chat(
+        &mut self,
+        caller: Caller,
+        start: u64,
+        dialogue: &mut Dialogue,
+        calls: &[Call],
+        fault: Option<Fault>,
+    ) -> Outcome {
+        let Caller {
+            agent,
+            model,
+            span_id,
+            ..
+        } = caller;
         let mut attributes = self.chat_request_attributes(agent, model, dialogue);
         let failure = match fault {
             Some(Fault::Chat { status, .. }) => Some(self.chat_failure(model, status)),
@@ -516,22 +600,43 @@ impl Run<'_> {
         let (end, usage, answer) = match &failure {
             Some(f) => {
                 attributes.push(string("error.type", &f.class));
-                (start + self.between(300, 1500), Usage::default(), String::new())
+                (
+                    start + self.between(300, 1500),
+                    Usage::default(),
+                    String::new(),
+                )
             }
             None => {
-                let answer = pick(self.rng, agent.answers).to_string();
-                let (end, usage) = self.chat_response(model, start, dialogue, calls, &answer, &mut attributes);
+                let answer = on(agent.answers, caller.topic).to_string();
+                let (end, usage) =
+                    self.chat_response(model, start, dialogue, calls, &answer, &mut attributes);
                 (end, usage, answer)
             }
         };
-        let mut span = self.span(format!("chat {}", model.request), SpanKind::Client, Some(span_id), start, end);
+        let mut span = self.span(
+            format!("chat {}", model.request),
+            SpanKind::Client,
+            Some(span_id),
+            start,
+            end,
+        );
         span.attributes = attributes;
         fail(&mut span, failure.as_ref());
         self.spans.push(span);
-        Outcome { end, usage, failure, result: answer }
+        Outcome {
+            end,
+            usage,
+            failure,
+            result: answer,
+        }
     }
 
-    fn chat_request_attributes(&mut self, agent: &Agent, model: &Model, dialogue: &Dialogue) -> Vec<KeyValue> {
+    fn chat_request_attributes(
+        &mut self,
+        agent: &Agent,
+        model: &Model,
+        dialogue: &Dialogue,
+    ) -> Vec<KeyValue> {
         let mut attributes = Vec::with_capacity(24);
         attributes.extend([
             string("gen_ai.operation.name", "chat"),
@@ -546,7 +651,10 @@ impl Run<'_> {
         attributes.extend(self.context(agent));
         if self.service.capture_content {
             let instructions = json!([{ "type": "text", "content": agent.instructions }]);
-            attributes.push(string("gen_ai.system_instructions", &instructions.to_string()));
+            attributes.push(string(
+                "gen_ai.system_instructions",
+                &instructions.to_string(),
+            ));
             attributes.push(string("gen_ai.input.messages", &dialogue.messages_json()));
         }
         attributes
@@ -569,12 +677,23 @@ impl Run<'_> {
             calls.len() as i64 * self.rng.random_range(15..70)
         };
         let cache_read = dialogue.cached(self.rng.random_bool(provider.cache_hit_rate));
-        let usage = Usage { input: dialogue.prompt_tokens, output, cache_read };
-        let finish = if calls.is_empty() { provider.finish_stop } else { provider.finish_tool };
+        let usage = Usage {
+            input: dialogue.prompt_tokens,
+            output,
+            cache_read,
+        };
+        let finish = if calls.is_empty() {
+            provider.finish_stop
+        } else {
+            provider.finish_tool
+        };
         let (prefix, len) = provider.response_id;
         attributes.extend([
             string("gen_ai.response.model", model.response),
-            string("gen_ai.response.id", &format!("{prefix}{}", alphanumeric(self.rng, len))),
+            string(
+                "gen_ai.response.id",
+                &format!("{prefix}{}", alphanumeric(self.rng, len)),
+            ),
             strings("gen_ai.response.finish_reasons", &[finish]),
             int("gen_ai.usage.input_tokens", usage.input),
             int("gen_ai.usage.output_tokens", usage.output),
@@ -584,18 +703,32 @@ impl Run<'_> {
         }
         let reply = dialogue.reply(calls, answer, finish, output);
         if self.service.capture_content {
-            attributes.push(string("gen_ai.output.messages", &json!([reply]).to_string()));
+            attributes.push(string(
+                "gen_ai.output.messages",
+                &json!([reply]).to_string(),
+            ));
         }
-        // Time to first token, then the provider's generation speed.
+        (start + self.chat_duration(model, output), usage)
+    }
+
+    /// Time to first token, then the model's generation speed.
+    fn chat_duration(&mut self, model: &Model, output_tokens: i64) -> u64 {
         let jitter = self.rng.random_range(80..130);
-        let generation = output.unsigned_abs() * model.token_micros * jitter * 10;
-        let duration = (self.between(250, 900) + generation).clamp(300 * MS, 4000 * MS);
-        (start + duration, usage)
+        let generation = output_tokens.unsigned_abs() * model.token_micros * jitter * 10;
+        match self.between(250, 900) + generation {
+            // Long answers hit the client's streaming budget; keep a spread, not a wall.
+            long if long > 4000 * MS => self.between(3200, 4000),
+            duration => duration,
+        }
     }
 
     fn chat_failure(&mut self, model: &Model, status: u16) -> Failure {
         let provider = model.provider;
-        let error = if status == 429 { &provider.rate_limited } else { &provider.server_error };
+        let error = if status == 429 {
+            &provider.rate_limited
+        } else {
+            &provider.server_error
+        };
         let message = error.message.replace("{model}", model.request);
         let (site, frame) = if self.service.language == "python" {
             let line = self.rng.random_range(900..1700);
@@ -603,28 +736,37 @@ impl Run<'_> {
                 "  File \"/app/.venv/lib/python3.12/site-packages/{}\", line {line}, in request\n    raise self._make_status_error_from_response(err.response) from None\n",
                 provider.python_frame
             );
-            (("agent", "run_turn", "response = await self.model.complete(messages, tools=self.tools)"), frame)
+            (
+                (
+                    "agent",
+                    "run_turn",
+                    "response = await self.model.complete(messages, tools=self.tools)",
+                ),
+                frame,
+            )
         } else {
             let line = self.rng.random_range(40..400);
-            (("agent", "Agent.runTurn", ""), format!("    at APIError.generate (/srv/app/node_modules/{}:{line}:14)\n", provider.node_frame))
+            (
+                ("agent", "Agent.runTurn", ""),
+                format!(
+                    "    at APIError.generate (/srv/app/node_modules/{}:{line}:14)\n",
+                    provider.node_frame
+                ),
+            )
         };
         self.failure(error, message, site, &frame)
     }
 
     /// One `execute_tool` span. A tool error goes back to the model: it does not end the run.
-    fn execute_tool(&mut self, caller: Caller, tool: &Tool, call: &Call, start: u64, fault: bool) -> Outcome {
-        let mut attributes = Vec::with_capacity(14);
-        attributes.extend([
-            string("gen_ai.operation.name", "execute_tool"),
-            string("gen_ai.tool.name", tool.name),
-            string("gen_ai.tool.type", tool.kind),
-            string("gen_ai.tool.description", tool.description),
-            string("code.function.name", &format!("{}.tools.{}", self.service.module, tool.name)),
-        ]);
-        if !call.id.is_empty() {
-            attributes.push(string("gen_ai.tool.call.id", &call.id));
-        }
-        attributes.extend(self.context(caller.agent));
+    fn execute_tool(
+        &mut self,
+        caller: Caller,
+        tool: &Tool,
+        call: &Call,
+        start: u64,
+        fault: bool,
+    ) -> Outcome {
+        let mut attributes = self.tool_attributes(caller, tool, call);
         let (low, high) = tool.millis;
         let (failure, end) = if fault {
             let site = ("tools", tool.name, tool.error_line);
@@ -635,7 +777,7 @@ impl Run<'_> {
         };
         let result = match &failure {
             Some(f) => format!("error: {}", f.message),
-            None => pick(self.rng, tool.results).to_string(),
+            None => on(tool.results, caller.topic).to_string(),
         };
         if self.service.capture_content {
             attributes.push(string("gen_ai.tool.call.arguments", &call.arguments));
@@ -646,16 +788,52 @@ impl Run<'_> {
         if let Some(f) = &failure {
             attributes.push(string("error.type", &f.class));
         }
-        let mut span = self.span(format!("execute_tool {}", tool.name), SpanKind::Internal, Some(caller.span_id), start, end);
+        let mut span = self.span(
+            format!("execute_tool {}", tool.name),
+            SpanKind::Internal,
+            Some(caller.span_id),
+            start,
+            end,
+        );
         span.attributes = attributes;
         fail(&mut span, failure.as_ref());
         self.spans.push(span);
-        Outcome { end, usage: Usage::default(), failure: None, result }
+        Outcome {
+            end,
+            usage: Usage::default(),
+            failure: None,
+            result,
+        }
+    }
+
+    fn tool_attributes(&self, caller: Caller, tool: &Tool, call: &Call) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(14);
+        attributes.extend([
+            string("gen_ai.operation.name", "execute_tool"),
+            string("gen_ai.tool.name", tool.name),
+            string("gen_ai.tool.type", tool.kind),
+            string("gen_ai.tool.description", tool.description),
+            string(
+                "code.function.name",
+                &format!("{}.tools.{}", self.service.module, tool.name),
+            ),
+        ]);
+        if !call.id.is_empty() {
+            attributes.push(string("gen_ai.tool.call.id", &call.id));
+        }
+        attributes.extend(self.context(caller.agent));
+        attributes
     }
 
     /// An exception raised at `site` = (module, function, source line) of the service, under
     /// the frames `inner` of a library.
-    fn failure(&mut self, error: &ErrorText, message: String, site: (&str, &str, &str), inner: &str) -> Failure {
+    fn failure(
+        &mut self,
+        error: &ErrorText,
+        message: String,
+        site: (&str, &str, &str),
+        inner: &str,
+    ) -> Failure {
         let (module, function, code) = site;
         let line = self.rng.random_range(20..400);
         let service = self.service;
@@ -676,7 +854,11 @@ impl Run<'_> {
             );
             (class, trace)
         };
-        Failure { class: class.to_string(), message, stacktrace }
+        Failure {
+            class: class.to_string(),
+            message,
+            stacktrace,
+        }
     }
 }
 
@@ -745,8 +927,10 @@ impl Dialogue {
     fn tool_result(&mut self, call: &Call, result: &str, tokens: i64) {
         self.prompt_tokens += tokens;
         if !self.messages.is_empty() {
-            let response = json!({ "type": "tool_call_response", "id": call.id, "response": result });
-            self.messages.push(json!({ "role": "tool", "parts": [response] }));
+            let response =
+                json!({ "type": "tool_call_response", "id": call.id, "response": result });
+            self.messages
+                .push(json!({ "role": "tool", "parts": [response] }));
         }
     }
 
@@ -756,7 +940,8 @@ impl Dialogue {
 }
 
 fn tool_call_part(call: &Call) -> Json {
-    let arguments = serde_json::from_str::<Json>(&call.arguments).unwrap_or_else(|_| Json::from(call.arguments.as_str()));
+    let arguments = serde_json::from_str::<Json>(&call.arguments)
+        .unwrap_or_else(|_| Json::from(call.arguments.as_str()));
     json!({ "type": "tool_call", "id": call.id, "name": call.name, "arguments": arguments })
 }
 
@@ -795,6 +980,11 @@ fn pick<T: Copy>(rng: &mut StdRng, items: &[T]) -> T {
     *items.choose(rng).expect("catalog lists are not empty")
 }
 
+/// The entry of a catalog list for a topic (lists shorter than the topics wrap around).
+fn on(items: &[&'static str], topic: usize) -> &'static str {
+    items[topic % items.len()]
+}
+
 /// A random id that is not all zeros (OTLP treats the all-zero id as invalid).
 fn nonzero_id<const N: usize>(rng: &mut StdRng) -> [u8; N] {
     loop {
@@ -811,11 +1001,20 @@ fn uuid(rng: &mut StdRng) -> String {
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
     let h = hex::encode(b);
-    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
 }
 
 fn alphanumeric(rng: &mut StdRng, len: usize) -> String {
-    (0..len).map(|_| char::from(rng.sample(Alphanumeric))).collect()
+    (0..len)
+        .map(|_| char::from(rng.sample(Alphanumeric)))
+        .collect()
 }
 
 fn attribute(key: &str, value: Value) -> KeyValue {
@@ -1056,6 +1255,9 @@ mod catalog {
         token_micros: 5_000,
     };
 
+    // Agents and tools. Entry i of `questions` is topic i; the other lists (answers, tool
+    // arguments and results) follow the topic, so one run reads as one coherent story.
+
     static SUPPORT_TRIAGE: Agent = Agent {
         name: "support-triage",
         id: "asst_8mKq2VZr1XbT4nLp0cWjYd3s",
@@ -1070,13 +1272,13 @@ mod catalog {
             "My order #48213 was supposed to arrive last Tuesday but tracking has not moved for five days. What is going on?",
             "Can I still return the jacket from order 51907? I wore it once.",
             "I moved last week. Can you change the delivery address of order 47730?",
-            "The mug in my order arrived broken. What can you do?",
+            "The mug in my order 52114 arrived broken. What can you do?",
         ],
         answers: &[
-            "Your parcel is at the DHL sorting center in Leipzig and should arrive within two working days. I opened ticket SUP-20931 so we follow up if it does not.",
-            "Items can be returned within 30 days if they are unused. Since the jacket was worn, I have passed your case to our returns team, who will reply by email within 24 hours.",
-            "Order 47730 has already shipped, so the address cannot be changed any more, but you can redirect the parcel with the DHL link I sent you.",
-            "Sorry about that! I refunded 39.95 EUR for the broken mug to your original payment method; it shows up within 5 working days.",
+            "Your parcel is stuck at the DHL sorting center in Leipzig. I opened ticket SUP-20931 with the carrier and refunded the 4.90 EUR shipping fee; you will hear from us within two working days.",
+            "Worn items can only be returned within 14 days if they show no signs of wear. I passed your case to the returns team, who will reply by email within 24 hours.",
+            "Order 47730 is already out for delivery, so the address can no longer be changed, but you can redirect the parcel with the DHL link I just sent you.",
+            "Sorry about that! I refunded 39.95 EUR for the broken mug to your original payment method; it shows up within 5 working days. No need to send it back.",
         ],
     };
 
@@ -1091,12 +1293,16 @@ mod catalog {
         temperature: 0.0,
         max_tokens: 512,
         questions: &[
-            "Customer reports the mug in order 51907 arrived broken (39.95 EUR). Refund if eligible.",
-            "Order 48213 is lost in transit according to the carrier. Refund the shipping fee of 4.90 EUR.",
+            "Order 48213 has been stuck in transit for five days. Refund the shipping fee of 4.90 EUR.",
+            "Customer wants to return a worn jacket from order 51907 (89.00 EUR). Refund if the policy allows it.",
+            "Order 47730 needs a parcel redirect. Refund the 4.90 EUR redirect fee as a goodwill gesture.",
+            "The mug in order 52114 arrived broken (39.95 EUR). Refund if eligible.",
         ],
         answers: &[
-            "Refunded 39.95 EUR for order 51907 (refund re_3PqL2kF9, reason: damaged).",
-            "Refunded the 4.90 EUR shipping fee of order 48213.",
+            "Refunded the 4.90 EUR shipping fee of order 48213 (refund re_3PqL2kF9).",
+            "Not refunded: worn items are outside the return policy; escalated to the returns team.",
+            "Refunded the 4.90 EUR redirect fee of order 47730.",
+            "Refunded 39.95 EUR for order 52114 (reason: damaged).",
         ],
     };
 
@@ -1116,9 +1322,9 @@ mod catalog {
             "Summarise the evidence on four-day work weeks and productivity.",
         ],
         answers: &[
-            "Since 2 August 2025 providers of general-purpose AI models must keep technical documentation, publish a training-content summary and respect EU copyright law (Art. 53); models with systemic risk also need evaluations and incident reporting (Art. 55) [1][2].",
-            "Pilot lines run at several makers, but volume production is not expected before 2027; energy densities of 350-400 Wh/kg are reported in samples [1][3].",
-            "Trials in the UK and Iceland found stable or slightly higher output with fewer hours and lower burnout, though most participants were office workers [1][2].",
+            "Since 2 August 2025 providers of general-purpose AI models must keep technical documentation, publish a summary of the training content and respect EU copyright law (Art. 53); models with systemic risk also need evaluations and incident reporting (Art. 55) [1][2].",
+            "Pilot lines run at several makers, but volume production is not expected before 2027; sample cells reach 350-400 Wh/kg [1][3].",
+            "Trials in the UK and Iceland found stable or slightly higher output with fewer hours and less burnout, though most participants were office workers [1][2].",
         ],
     };
 
@@ -1133,11 +1339,13 @@ mod catalog {
         temperature: 0.0,
         max_tokens: 1024,
         questions: &[
-            "Summarise https://arxiv.org/pdf/2406.12345 (the paper on battery degradation).",
+            "Summarise the General-Purpose AI Code of Practice (transparency and copyright chapters).",
+            "Summarise arXiv 2406.12345 on degradation of sulfide solid-state cells.",
             "Summarise the 4 Day Week Global UK pilot report.",
         ],
         answers: &[
-            "- Capacity fade is dominated by lithium plating below 10 C (p. 4)\n- Pressure above 5 MPa halves dendrite growth (p. 7)",
+            "- Providers fill in a model documentation form (p. 3)\n- They publish a copyright policy and honour robots.txt (p. 11)",
+            "- Capacity fade is dominated by lithium plating below 10 C (p. 4)\n- Stack pressure above 5 MPa halves dendrite growth (p. 7)",
             "- 56 of 61 companies continued the four-day week (p. 5)\n- Revenue stayed broadly the same (p. 9)",
         ],
     };
@@ -1154,11 +1362,11 @@ mod catalog {
         max_tokens: 8192,
         questions: &[
             "CI job unit-tests fails: 'parser > roundtrip > keeps comments'. Fix it.",
-            "The date formatter test fails since we upgraded to Node 22. Find out why.",
+            "The date formatter test fails since we upgraded to Node 22. Find out why and fix it.",
         ],
         answers: &[
             "The printer dropped trailing comments when a statement ended the block. I patched src/parser/print.ts to flush pending comments before closing the block; all 42 parser tests pass.",
-            "Node 22 ships ICU 74, which formats 'Sept' instead of 'Sep'. I pinned the test to use an explicit month format; the suite is green again.",
+            "Node 22 ships ICU 74, which abbreviates September as 'Sept'. I pinned the test to an explicit month format; the date suite is green again.",
         ],
     };
 
@@ -1173,12 +1381,12 @@ mod catalog {
         temperature: 0.0,
         max_tokens: 1024,
         questions: &[
-            "Review the patch to src/parser/print.ts that flushes pending comments.",
+            "Review the patch to src/parser/print.ts that flushes pending comments before closing a block.",
             "Review the change to tests/date.test.ts that pins the month format.",
         ],
         answers: &[
             "APPROVE. The flush also covers nested blocks; consider a test for an empty block.",
-            "REQUEST_CHANGES: also pin the locale, otherwise the test depends on the machine.",
+            "REQUEST_CHANGES: also pin the locale, otherwise the test still depends on the machine.",
         ],
     };
 
@@ -1194,11 +1402,11 @@ mod catalog {
         max_tokens: 2048,
         questions: &[
             "Describe the pull request for branch fix/parser-comments.",
-            "Describe the pull request for branch feat/retry-budget.",
+            "Describe the pull request for branch fix/date-format-node22.",
         ],
         answers: &[
             "Title: Keep trailing comments when printing blocks\n\nThe printer dropped comments at the end of a block. Pending comments are now flushed before the closing brace. Tested with the parser round-trip suite.",
-            "Title: Add a retry budget to the HTTP client\n\nRetries are now capped at 10% of requests per minute, so an outage does not triple the load. Tested with a fault-injection test.",
+            "Title: Pin the month format in date tests\n\nNode 22 (ICU 74) abbreviates September as 'Sept', which broke the snapshot. The test now formats with an explicit pattern and locale. Tested on Node 20 and 22.",
         ],
     };
 
@@ -1207,10 +1415,17 @@ mod catalog {
         kind: "function",
         description: "Look up an order by its number: items, status, shipping address.",
         millis: (20, 150),
-        arguments: &[r#"{"order_id": "48213"}"#, r#"{"order_id": "51907"}"#, r#"{"order_id": "47730"}"#],
+        arguments: &[
+            r#"{"order_id": "48213"}"#,
+            r#"{"order_id": "51907"}"#,
+            r#"{"order_id": "47730"}"#,
+            r#"{"order_id": "52114"}"#,
+        ],
         results: &[
             r#"{"order_id": "48213", "status": "shipped", "carrier": "DHL", "tracking": "JD014600006281234567", "items": 2, "total_eur": 84.9}"#,
-            r#"{"order_id": "51907", "status": "delivered", "items": 3, "total_eur": 112.4, "delivered_at": "2025-05-28"}"#,
+            r#"{"order_id": "51907", "status": "delivered", "items": [{"sku": "JKT-220-M", "name": "Rain jacket", "price_eur": 89.0}], "delivered_at": "2025-05-12"}"#,
+            r#"{"order_id": "47730", "status": "out_for_delivery", "carrier": "DHL", "tracking": "JD014600006281299810"}"#,
+            r#"{"order_id": "52114", "status": "delivered", "items": [{"sku": "MUG-12", "name": "Stoneware mug", "price_eur": 39.95}]}"#,
         ],
         error: ErrorText {
             class: "httpx.HTTPStatusError",
@@ -1224,10 +1439,17 @@ mod catalog {
         kind: "function",
         description: "Get the latest tracking events of a parcel.",
         millis: (80, 450),
-        arguments: &[r#"{"carrier": "DHL", "tracking_number": "JD014600006281234567"}"#],
+        arguments: &[
+            r#"{"carrier": "DHL", "tracking_number": "JD014600006281234567"}"#,
+            r#"{"carrier": "DHL", "tracking_number": "JD014600006281177102"}"#,
+            r#"{"carrier": "DHL", "tracking_number": "JD014600006281299810"}"#,
+            r#"{"carrier": "DPD", "tracking_number": "01505080612345"}"#,
+        ],
         results: &[
             r#"{"status": "in_transit", "last_event": "Arrived at sorting center Leipzig", "last_update": "2025-06-02T14:11:00Z"}"#,
-            r#"{"status": "exception", "last_event": "Address could not be found", "last_update": "2025-06-01T09:40:00Z"}"#,
+            r#"{"status": "delivered", "last_event": "Delivered to recipient", "last_update": "2025-05-12T10:03:00Z"}"#,
+            r#"{"status": "out_for_delivery", "last_event": "Loaded onto delivery vehicle", "last_update": "2025-06-03T07:45:00Z"}"#,
+            r#"{"status": "delivered", "last_event": "Delivered to parcel shop", "last_update": "2025-06-01T16:20:00Z"}"#,
         ],
         error: ErrorText {
             class: "httpx.ReadTimeout",
@@ -1242,12 +1464,16 @@ mod catalog {
         description: "Search the help-center articles.",
         millis: (30, 250),
         arguments: &[
+            r#"{"query": "parcel delayed tracking not updated", "limit": 5}"#,
             r#"{"query": "return window for worn items", "limit": 5}"#,
             r#"{"query": "change delivery address after shipping", "limit": 5}"#,
+            r#"{"query": "item damaged on arrival", "limit": 5}"#,
         ],
         results: &[
-            r#"[{"title": "Returns and refunds", "url": "https://help.example.com/returns", "score": 0.89}, {"title": "Damaged items", "url": "https://help.example.com/damaged", "score": 0.71}]"#,
+            r#"[{"title": "My parcel is late", "url": "https://help.example.com/late", "score": 0.91}]"#,
+            r#"[{"title": "Returns and refunds", "url": "https://help.example.com/returns", "score": 0.89}]"#,
             r#"[{"title": "Changing your address", "url": "https://help.example.com/address", "score": 0.93}]"#,
+            r#"[{"title": "Damaged items", "url": "https://help.example.com/damaged", "score": 0.95}]"#,
         ],
         error: ErrorText {
             class: "qdrant_client.http.exceptions.UnexpectedResponse",
@@ -1261,8 +1487,18 @@ mod catalog {
         kind: "function",
         description: "Open a support ticket for the human support team.",
         millis: (60, 300),
-        arguments: &[r#"{"subject": "Parcel stuck in transit", "priority": "normal", "order_id": "48213"}"#],
-        results: &[r#"{"ticket_id": "SUP-20931", "queue": "shipping"}"#],
+        arguments: &[
+            r#"{"subject": "Parcel stuck in transit", "priority": "normal", "order_id": "48213"}"#,
+            r#"{"subject": "Return of a worn item", "priority": "low", "order_id": "51907"}"#,
+            r#"{"subject": "Address change after shipping", "priority": "normal", "order_id": "47730"}"#,
+            r#"{"subject": "Item damaged on arrival", "priority": "normal", "order_id": "52114"}"#,
+        ],
+        results: &[
+            r#"{"ticket_id": "SUP-20931", "queue": "shipping"}"#,
+            r#"{"ticket_id": "SUP-20944", "queue": "returns"}"#,
+            r#"{"ticket_id": "SUP-20957", "queue": "shipping"}"#,
+            r#"{"ticket_id": "SUP-20962", "queue": "returns"}"#,
+        ],
         error: ErrorText {
             class: "zenpy.lib.exception.APIException",
             message: "{\"error\": \"RecordInvalid\", \"description\": \"Record validation errors\"}",
@@ -1276,10 +1512,17 @@ mod catalog {
         description: "Refund an order, or part of it, to the original payment method.",
         millis: (150, 700),
         arguments: &[
-            r#"{"order_id": "51907", "amount_eur": 39.95, "reason": "damaged"}"#,
-            r#"{"order_id": "48213", "amount_eur": 4.9, "reason": "lost_in_transit"}"#,
+            r#"{"order_id": "48213", "amount_eur": 4.9, "reason": "late_delivery"}"#,
+            r#"{"order_id": "51907", "amount_eur": 89.0, "reason": "returned"}"#,
+            r#"{"order_id": "47730", "amount_eur": 4.9, "reason": "goodwill"}"#,
+            r#"{"order_id": "52114", "amount_eur": 39.95, "reason": "damaged"}"#,
         ],
-        results: &[r#"{"refund_id": "re_3PqL2kF9", "status": "pending"}"#],
+        results: &[
+            r#"{"refund_id": "re_3PqL2kF9", "status": "pending"}"#,
+            r#"{"refund_id": null, "status": "rejected", "reason": "worn items are not returnable"}"#,
+            r#"{"refund_id": "re_3PqM8sX1", "status": "pending"}"#,
+            r#"{"refund_id": "re_3PqN4tB7", "status": "pending"}"#,
+        ],
         error: ErrorText {
             class: "PermissionError",
             message: "refund of 240.00 EUR exceeds the agent limit of 100.00 EUR",
@@ -1298,8 +1541,9 @@ mod catalog {
             r#"{"query": "four-day week trial productivity results", "max_results": 5}"#,
         ],
         results: &[
-            r#"[{"title": "Article 53: Obligations for Providers of General-Purpose AI Models", "url": "https://artificialintelligenceact.eu/article/53/"}, {"title": "AI Act: GPAI obligations apply", "url": "https://digital-strategy.ec.europa.eu/en/policies/ai-act"}]"#,
-            r#"[{"title": "The state of solid-state batteries", "url": "https://www.example.org/solid-state-2025"}]"#,
+            r#"[{"title": "Article 53: Obligations for Providers of General-Purpose AI Models", "url": "https://artificialintelligenceact.eu/article/53/"}, {"title": "General-Purpose AI Code of Practice", "url": "https://digital-strategy.ec.europa.eu/en/policies/contents-code-gpai"}]"#,
+            r#"[{"title": "Solid-state batteries: where production stands", "url": "https://www.example.org/solid-state-2025"}, {"title": "Degradation of sulfide solid-state cells", "url": "https://arxiv.org/abs/2406.12345"}]"#,
+            r#"[{"title": "The results are in: the UK's four-day week pilot", "url": "https://www.4dayweek.com/uk-pilot-results"}, {"title": "Going public: Iceland's journey to a shorter working week", "url": "https://autonomy.work/portfolio/icelandsww/"}]"#,
         ],
         error: ErrorText {
             class: "httpx.ReadTimeout",
@@ -1316,10 +1560,12 @@ mod catalog {
         arguments: &[
             r#"{"url": "https://artificialintelligenceact.eu/article/53/"}"#,
             r#"{"url": "https://www.example.org/solid-state-2025"}"#,
+            r#"{"url": "https://www.4dayweek.com/uk-pilot-results"}"#,
         ],
         results: &[
             "Article 53. Providers of general-purpose AI models shall: (a) draw up and keep up-to-date the technical documentation of the model...",
-            "Solid-state batteries replace the liquid electrolyte with a solid one. Several manufacturers run pilot lines...",
+            "Solid-state batteries replace the liquid electrolyte with a solid one. Several manufacturers run pilot lines, but none expects volume production before 2027...",
+            "61 companies and around 2,900 workers took part in the six-month trial. 56 companies are continuing with the four-day week...",
         ],
         error: ErrorText {
             class: "httpx.HTTPStatusError",
@@ -1333,8 +1579,16 @@ mod catalog {
         kind: "function",
         description: "Extract the text of a PDF document.",
         millis: (100, 600),
-        arguments: &[r#"{"url": "https://arxiv.org/pdf/2406.12345", "max_pages": 20}"#],
-        results: &[r#"{"pages": 14, "text": "Abstract. We study capacity fade in sulfide solid-state cells under stack pressure..."}"#],
+        arguments: &[
+            r#"{"url": "https://digital-strategy.ec.europa.eu/gpai-code-of-practice.pdf", "max_pages": 20}"#,
+            r#"{"url": "https://arxiv.org/pdf/2406.12345", "max_pages": 20}"#,
+            r#"{"url": "https://www.4dayweek.com/uk-pilot-report.pdf", "max_pages": 20}"#,
+        ],
+        results: &[
+            r#"{"pages": 40, "text": "Transparency chapter. Signatories commit to drawing up and keeping up-to-date model documentation..."}"#,
+            r#"{"pages": 14, "text": "Abstract. We study capacity fade in sulfide solid-state cells under stack pressure..."}"#,
+            r#"{"pages": 68, "text": "Executive summary. The trial ran from June to December 2022 with 61 organisations..."}"#,
+        ],
         error: ErrorText {
             class: "pypdf.errors.PdfReadError",
             message: "EOF marker not found",
@@ -1347,8 +1601,14 @@ mod catalog {
         kind: "function",
         description: "Read a file of the repository.",
         millis: (5, 40),
-        arguments: &[r#"{"path": "src/parser/print.ts"}"#, r#"{"path": "tests/parser/roundtrip.test.ts"}"#],
-        results: &["export function printBlock(block: Block, out: Writer) {\n  out.open('{');\n  for (const stmt of block.body) printStatement(stmt, out);\n  out.close('}');\n}"],
+        arguments: &[
+            r#"{"path": "src/parser/print.ts"}"#,
+            r#"{"path": "tests/date.test.ts"}"#,
+        ],
+        results: &[
+            "export function printBlock(block: Block, out: Writer) {\n  out.open('{');\n  for (const stmt of block.body) printStatement(stmt, out);\n  out.close('}');\n}",
+            "it('formats the month', () => {\n  expect(formatDate(new Date('2025-09-03'))).toBe('3 Sep 2025');\n});",
+        ],
         error: ErrorText {
             class: "Error",
             message: "ENOENT: no such file or directory, open '/workspace/src/parser/printer.ts'",
@@ -1361,8 +1621,14 @@ mod catalog {
         kind: "function",
         description: "Search the repository with a regular expression.",
         millis: (10, 120),
-        arguments: &[r#"{"pattern": "pendingComments", "glob": "src/**/*.ts"}"#],
-        results: &["src/parser/print.ts:41:  const pendingComments: Comment[] = [];\nsrc/parser/print.ts:88:  flush(pendingComments, out);"],
+        arguments: &[
+            r#"{"pattern": "pendingComments", "glob": "src/**/*.ts"}"#,
+            r#"{"pattern": "toLocaleDateString|Intl.DateTimeFormat", "glob": "src/**/*.ts"}"#,
+        ],
+        results: &[
+            "src/parser/print.ts:41:  const pendingComments: Comment[] = [];\nsrc/parser/print.ts:88:  flush(pendingComments, out);",
+            "src/format/date.ts:12:  return new Intl.DateTimeFormat(undefined, { month: 'short' }).format(date);",
+        ],
         error: ErrorText {
             class: "Error",
             message: "Command failed: rg --json -e 'pendingComments(' src: regex parse error: unclosed group",
@@ -1378,7 +1644,7 @@ mod catalog {
         arguments: &[r#"{"filter": "parser"}"#, r#"{"filter": "date"}"#],
         results: &[
             r#"{"passed": 41, "failed": 1, "failures": ["parser > roundtrip > keeps comments"]}"#,
-            r#"{"passed": 42, "failed": 0}"#,
+            r#"{"passed": 11, "failed": 1, "failures": ["date > formats the month: expected '3 Sep 2025', got '3 Sept 2025'"]}"#,
         ],
         error: ErrorText {
             class: "Error",
@@ -1394,8 +1660,12 @@ mod catalog {
         millis: (10, 80),
         arguments: &[
             r#"{"diff": "--- a/src/parser/print.ts\n+++ b/src/parser/print.ts\n@@ -86,3 +86,4 @@\n   for (const stmt of block.body) printStatement(stmt, out);\n+  flush(pendingComments, out);\n   out.close('}');\n"}"#,
+            r#"{"diff": "--- a/tests/date.test.ts\n+++ b/tests/date.test.ts\n@@ -2,1 +2,1 @@\n-  expect(formatDate(new Date('2025-09-03'))).toBe('3 Sep 2025');\n+  expect(formatDate(new Date('2025-09-03'), 'd MMM yyyy')).toBe('3 Sep 2025');\n"}"#,
         ],
-        results: &[r#"{"applied": true, "files": ["src/parser/print.ts"]}"#],
+        results: &[
+            r#"{"applied": true, "files": ["src/parser/print.ts"]}"#,
+            r#"{"applied": true, "files": ["tests/date.test.ts"]}"#,
+        ],
         error: ErrorText {
             class: "Error",
             message: "patch does not apply: src/parser/print.ts:86",
@@ -1406,10 +1676,16 @@ mod catalog {
     static GIT_DIFF: Tool = Tool {
         name: "git_diff",
         kind: "function",
-        description: "Show the diff of the current branch against its base.",
+        description: "Show the diff of a branch against its base.",
         millis: (20, 200),
-        arguments: &[r#"{"base": "main"}"#],
-        results: &[" src/parser/print.ts            |  3 ++-\n tests/parser/roundtrip.test.ts | 12 ++++++++++++\n 2 files changed, 14 insertions(+), 1 deletion(-)"],
+        arguments: &[
+            r#"{"base": "main", "branch": "fix/parser-comments"}"#,
+            r#"{"base": "main", "branch": "fix/date-format-node22"}"#,
+        ],
+        results: &[
+            " src/parser/print.ts            |  3 ++-\n tests/parser/roundtrip.test.ts | 12 ++++++++++++\n 2 files changed, 14 insertions(+), 1 deletion(-)",
+            " tests/date.test.ts | 2 +-\n 1 file changed, 1 insertion(+), 1 deletion(-)",
+        ],
         error: ErrorText {
             class: "Error",
             message: "fatal: ambiguous argument 'main...HEAD': unknown revision or path not in the working tree.",
@@ -1456,7 +1732,9 @@ mod tests {
     }
 
     fn failed(span: &Span) -> bool {
-        span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32)
+        span.status
+            .as_ref()
+            .is_some_and(|s| s.code == StatusCode::Error as i32)
     }
 
     #[test]
@@ -1464,36 +1742,63 @@ mod tests {
         let all = traces(7, 1000);
         for spans in &all {
             let ids: HashSet<&[u8]> = spans.iter().map(|s| s.span_id.as_slice()).collect();
-            let roots: Vec<&Span> = spans.iter().filter(|s| s.parent_span_id.is_empty()).collect();
+            let roots: Vec<&Span> = spans
+                .iter()
+                .filter(|s| s.parent_span_id.is_empty())
+                .collect();
             assert_eq!(roots.len(), 1);
             assert!(roots[0].name.starts_with("invoke_agent "));
             assert_eq!(roots[0].kind, SpanKind::Internal as i32);
             for span in spans {
                 assert_eq!(span.trace_id, spans[0].trace_id);
-                assert!(span.parent_span_id.is_empty() || ids.contains(span.parent_span_id.as_slice()));
-                let expected = if span.name.starts_with("chat ") { SpanKind::Client } else { SpanKind::Internal };
+                assert!(
+                    span.parent_span_id.is_empty() || ids.contains(span.parent_span_id.as_slice())
+                );
+                let expected = if span.name.starts_with("chat ") {
+                    SpanKind::Client
+                } else {
+                    SpanKind::Internal
+                };
                 assert_eq!(span.kind, expected as i32, "{}", span.name);
             }
         }
         let spans: usize = all.iter().map(Vec::len).sum();
         let mean = spans as f64 / all.len() as f64;
         assert!((7.0..=9.5).contains(&mean), "{mean} spans per trace");
-        let delegated = all.iter().filter(|t| t.iter().filter(|s| s.name.starts_with("invoke_agent")).count() > 1);
+        let delegated = all.iter().filter(|t| {
+            t.iter()
+                .filter(|s| s.name.starts_with("invoke_agent"))
+                .count()
+                > 1
+        });
         assert!(delegated.count() > 100, "sub-agents are rare but present");
     }
 
     #[test]
     fn children_run_inside_their_parents() {
         for spans in traces(11, 1000) {
-            let by_id: HashMap<&[u8], &Span> = spans.iter().map(|s| (s.span_id.as_slice(), s)).collect();
+            let by_id: HashMap<&[u8], &Span> =
+                spans.iter().map(|s| (s.span_id.as_slice(), s)).collect();
             for span in &spans {
-                assert!(span.start_time_unix_nano < span.end_time_unix_nano, "{}", span.name);
+                assert!(
+                    span.start_time_unix_nano < span.end_time_unix_nano,
+                    "{}",
+                    span.name
+                );
                 assert!(span.start_time_unix_nano >= START);
                 let millis = (span.end_time_unix_nano - span.start_time_unix_nano) / MS;
                 if span.name.starts_with("chat ") {
-                    assert!((300..=4000).contains(&millis), "{} took {millis} ms", span.name);
+                    assert!(
+                        (300..=4000).contains(&millis),
+                        "{} took {millis} ms",
+                        span.name
+                    );
                 } else if span.name.starts_with("execute_tool ") {
-                    assert!((5..=800).contains(&millis), "{} took {millis} ms", span.name);
+                    assert!(
+                        (5..=800).contains(&millis),
+                        "{} took {millis} ms",
+                        span.name
+                    );
                 }
                 if let Some(parent) = by_id.get(span.parent_span_id.as_slice()) {
                     assert!(span.start_time_unix_nano > parent.start_time_unix_nano);
@@ -1528,21 +1833,37 @@ mod tests {
         assert!(mean >= 12.0, "{mean} attributes per span");
         for span in &spans {
             let operation = attr_str(span, "gen_ai.operation.name").expect("operation name");
-            assert!(span.name.starts_with(operation), "{} / {operation}", span.name);
+            assert!(
+                span.name.starts_with(operation),
+                "{} / {operation}",
+                span.name
+            );
             assert!(attr_str(span, "gen_ai.conversation.id").is_some());
             if operation == "chat" && !failed(span) {
-                assert!(matches!(attr(span, "gen_ai.usage.input_tokens"), Some(Value::IntValue(n)) if *n > 0));
-                assert!(matches!(attr(span, "gen_ai.response.finish_reasons"), Some(Value::ArrayValue(a)) if a.values.len() == 1));
+                assert!(
+                    matches!(attr(span, "gen_ai.usage.input_tokens"), Some(Value::IntValue(n)) if *n > 0)
+                );
+                assert!(
+                    matches!(attr(span, "gen_ai.response.finish_reasons"), Some(Value::ArrayValue(a)) if a.values.len() == 1)
+                );
                 assert!(attr_str(span, "gen_ai.response.model").is_some());
             }
             if operation == "execute_tool" {
                 assert!(attr_str(span, "gen_ai.tool.name").is_some());
             }
         }
-        let cached = spans.iter().filter(|s| attr(s, "gen_ai.usage.cache_read.input_tokens").is_some());
+        let cached = spans
+            .iter()
+            .filter(|s| attr(s, "gen_ai.usage.cache_read.input_tokens").is_some());
         assert!(cached.count() > 100);
-        let providers: HashSet<&str> = spans.iter().filter_map(|s| attr_str(s, "gen_ai.provider.name")).collect();
-        assert_eq!(providers, HashSet::from(["openai", "anthropic", "gcp.gemini"]));
+        let providers: HashSet<&str> = spans
+            .iter()
+            .filter_map(|s| attr_str(s, "gen_ai.provider.name"))
+            .collect();
+        assert_eq!(
+            providers,
+            HashSet::from(["openai", "anthropic", "gcp.gemini"])
+        );
     }
 
     #[test]
@@ -1553,12 +1874,29 @@ mod tests {
         assert!((0.035..=0.065).contains(&rate), "{rate} of traces failed");
         for span in all.iter().flatten().filter(|s| failed(s)) {
             assert!(attr_str(span, "error.type").is_some(), "{}", span.name);
-            let event = span.events.iter().find(|e| e.name == "exception").expect("exception event");
+            let event = span
+                .events
+                .iter()
+                .find(|e| e.name == "exception")
+                .expect("exception event");
             let keys: Vec<&str> = event.attributes.iter().map(|kv| kv.key.as_str()).collect();
-            assert_eq!(keys, ["exception.type", "exception.message", "exception.stacktrace"]);
+            assert_eq!(
+                keys,
+                [
+                    "exception.type",
+                    "exception.message",
+                    "exception.stacktrace"
+                ]
+            );
         }
-        let tool_failures = all.iter().flatten().filter(|s| failed(s) && s.name.starts_with("execute_tool"));
-        let chat_failures = all.iter().flatten().filter(|s| failed(s) && s.name.starts_with("chat"));
+        let tool_failures = all
+            .iter()
+            .flatten()
+            .filter(|s| failed(s) && s.name.starts_with("execute_tool"));
+        let chat_failures = all
+            .iter()
+            .flatten()
+            .filter(|s| failed(s) && s.name.starts_with("chat"));
         assert!(tool_failures.count() > 30 && chat_failures.count() > 30);
     }
 
@@ -1566,12 +1904,18 @@ mod tests {
     fn some_conversations_span_several_traces() {
         let mut runs: HashMap<String, usize> = HashMap::new();
         for spans in traces(9, 500) {
-            let root = spans.iter().find(|s| s.parent_span_id.is_empty()).expect("root");
+            let root = spans
+                .iter()
+                .find(|s| s.parent_span_id.is_empty())
+                .expect("root");
             let id = attr_str(root, "gen_ai.conversation.id").expect("conversation id");
             *runs.entry(id.to_string()).or_default() += 1;
         }
         let continued = runs.values().filter(|&&n| n > 1).count();
-        assert!(continued >= 20, "{continued} conversations with several runs");
+        assert!(
+            continued >= 20,
+            "{continued} conversations with several runs"
+        );
         assert!(runs.len() > 250);
     }
 
@@ -1593,7 +1937,11 @@ mod tests {
         assert!(request.resource_spans.len() <= SERVICES.len() * INSTANCES_PER_SERVICE);
         for rs in &request.resource_spans {
             let resource = rs.resource.as_ref().expect("resource");
-            let keys: Vec<&str> = resource.attributes.iter().map(|kv| kv.key.as_str()).collect();
+            let keys: Vec<&str> = resource
+                .attributes
+                .iter()
+                .map(|kv| kv.key.as_str())
+                .collect();
             assert!(keys.contains(&"service.name") && keys.contains(&"telemetry.sdk.language"));
             assert_eq!(rs.scope_spans.len(), 1);
         }
@@ -1609,9 +1957,38 @@ mod tests {
     }
 
     #[test]
+    fn the_catalog_is_consistent() {
+        let mut agents: Vec<&Agent> = SERVICES.iter().flat_map(|s| s.agents).copied().collect();
+        agents.extend(agents.clone().iter().filter_map(|a| a.sub_agent));
+        for agent in agents {
+            assert!(
+                !agent.models.is_empty() && !agent.tools.is_empty(),
+                "{}",
+                agent.name
+            );
+            assert_eq!(agent.questions.len(), agent.answers.len(), "{}", agent.name);
+            if let Some(sub) = agent.sub_agent {
+                assert_eq!(sub.questions.len(), agent.questions.len(), "{}", sub.name);
+            }
+            for tool in agent.tools {
+                assert!(!tool.results.is_empty(), "{}", tool.name);
+                assert!(tool.millis.0 >= 5 && tool.millis.1 <= 800, "{}", tool.name);
+                for arguments in tool.arguments {
+                    let parsed: Json = serde_json::from_str(arguments).expect("JSON arguments");
+                    assert!(parsed.is_object(), "{}", tool.name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn captured_content_is_valid_json() {
         for span in traces(13, 300).iter().flatten() {
-            for key in ["gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"] {
+            for key in [
+                "gen_ai.input.messages",
+                "gen_ai.output.messages",
+                "gen_ai.system_instructions",
+            ] {
                 if let Some(text) = attr_str(span, key) {
                     let parsed: Json = serde_json::from_str(text).expect("valid JSON");
                     assert!(parsed.is_array(), "{key} is an array");

@@ -1,0 +1,144 @@
+//! `sextant bench`: the figures of BENCHMARKS.md that are not measured by an external load
+//! generator — the single-core decode ceiling and trace-by-id latency against a running server.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use clap::Subcommand;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+
+use crate::demo::traffic::TrafficGen;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Single-core decode rate of OTLP protobuf bodies (the ceiling of ingest)
+    Decode {
+        /// Directory of captured request bodies (*.pb); default: generated agent traffic
+        #[arg(long)]
+        bodies: Option<PathBuf>,
+        /// Seconds to run
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
+    /// Trace-by-id latency against a running server, ids read from a file (one hex id a line)
+    TraceById {
+        /// Query API base URL
+        #[arg(long, default_value = "http://127.0.0.1:3200")]
+        endpoint: String,
+        /// File of trace ids, e.g. from otlp_load.py --trace-ids-out
+        #[arg(long)]
+        ids: PathBuf,
+        /// Lookups to make
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+    },
+}
+
+pub fn run(cmd: BenchCommand) -> Result<()> {
+    match cmd {
+        BenchCommand::Decode { bodies, seconds } => decode(bodies, seconds),
+        BenchCommand::TraceById {
+            endpoint,
+            ids,
+            requests,
+        } => tokio::runtime::Runtime::new()?.block_on(trace_by_id(&endpoint, &ids, requests)),
+    }
+}
+
+fn load_bodies(dir: Option<PathBuf>) -> Result<Vec<Bytes>> {
+    let Some(dir) = dir else {
+        let mut g = TrafficGen::new(7);
+        return Ok((0..64)
+            .map(|i| Bytes::from(g.request(10, 1_700_000_000_000_000_000 + i).encode_to_vec()))
+            .collect());
+    };
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let p = e?.path();
+        if p.extension().is_some_and(|x| x == "pb") {
+            out.push(Bytes::from(std::fs::read(&p)?));
+        }
+    }
+    if out.is_empty() {
+        bail!("no *.pb bodies in {}", dir.display());
+    }
+    Ok(out)
+}
+
+fn decode(dir: Option<PathBuf>, seconds: f64) -> Result<()> {
+    let bodies = load_bodies(dir)?;
+    let deadline = Duration::from_secs_f64(seconds);
+    for (label, full) in [
+        ("decode only", false),
+        ("decode + validate + columnar batch", true),
+    ] {
+        let (mut spans, mut bytes, t0) = (0u64, 0u64, Instant::now());
+        while t0.elapsed() < deadline {
+            for b in &bodies {
+                let mut req = ExportTraceServiceRequest::decode(b.clone())?;
+                if full {
+                    sextant_ingest::validate::validate(&mut req);
+                    let mut builder = sextant_store::SpanBatchBuilder::with_capacity(128);
+                    builder.push_request(&req)?;
+                    std::hint::black_box(builder.finish()?);
+                }
+                spans += sextant_ingest::validate::span_count(&req) as u64;
+                bytes += b.len() as u64;
+            }
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        println!(
+            "{label}: {:.0} spans/s on one core ({:.0} MB/s of protobuf, {} bodies, {:.0} B/span)",
+            spans as f64 / secs,
+            bytes as f64 / secs / 1e6,
+            bodies.len(),
+            bytes as f64 / spans.max(1) as f64
+        );
+    }
+    Ok(())
+}
+
+async fn trace_by_id(endpoint: &str, ids: &PathBuf, requests: usize) -> Result<()> {
+    use http_body_util::{BodyExt, Empty};
+    let ids: Vec<String> = std::fs::read_to_string(ids)?
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    if ids.is_empty() {
+        bail!("no trace ids in the file");
+    }
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Empty<Bytes>>();
+    let mut lat = Vec::with_capacity(requests);
+    let (mut found, mut spans) = (0usize, 0usize);
+    for i in 0..requests {
+        let id = &ids[(i * 7919) % ids.len()];
+        let uri: http::Uri =
+            format!("{}/api/traces/{id}", endpoint.trim_end_matches('/')).parse()?;
+        let t0 = Instant::now();
+        let resp = client.get(uri).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        lat.push(t0.elapsed());
+        if status.is_success() {
+            found += 1;
+            spans += body.windows(8).filter(|w| w == b"\"spanId\"").count();
+        }
+    }
+    lat.sort();
+    let pct =
+        |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1e3;
+    println!(
+        "trace by id: {requests} lookups, {found} found ({:.1} spans each), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        spans as f64 / found.max(1) as f64,
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `sextant serve`: opens the store and serves OTLP ingest and the query APIs until a signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
+use prometheus_client::registry::Registry;
+use sextant_ingest::{IngestMetrics, Ingestor};
+use sextant_server::{AppState, QueryMetrics};
+use sextant_store::{Store, StoreMetrics};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+pub async fn run(config: Config) -> Result<()> {
+    let mut registry = Registry::default();
+    let store_metrics = StoreMetrics::default();
+    let ingest_metrics = IngestMetrics::default();
+    let query_metrics = QueryMetrics::default();
+    store_metrics.register(&mut registry);
+    ingest_metrics.register(&mut registry);
+    query_metrics.register(&mut registry);
+
+    let store_config = config.store_config();
+    let data_dir = store_config.data_dir.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics))
+        .await?
+        .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
+    let store = Arc::new(store);
+    let ingestor = Arc::new(Ingestor::new(
+        store.clone(),
+        config.ingest_limits(),
+        ingest_metrics,
+    ));
+    let ready = Arc::new(AtomicBool::new(true));
+    let state = AppState {
+        store: store.clone(),
+        registry: Arc::new(registry),
+        metrics: query_metrics,
+        ready: ready.clone(),
+    };
+
+    let otlp = sextant_ingest::otlp_router(ingestor);
+    let grpc_l = bind(&config.server.otlp_grpc_listen, "server.otlp_grpc_listen").await?;
+    let http_l = bind(&config.server.otlp_http_listen, "server.otlp_http_listen").await?;
+    let api_l = bind(&config.server.http_listen, "server.http_listen").await?;
+    print_banner(&grpc_l, &http_l, &api_l, &data_dir)?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let servers = [
+        tokio::spawn(serve_on(grpc_l, otlp.clone(), stop_rx.clone())),
+        tokio::spawn(serve_on(http_l, otlp, stop_rx.clone())),
+        tokio::spawn(serve_on(api_l, sextant_server::router(state), stop_rx)),
+    ];
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining requests, then flushing");
+    ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    for s in servers {
+        if let Err(e) = s.await? {
+            tracing::error!(error = %e, "server stopped with an error");
+        }
+    }
+    tokio::task::spawn_blocking(move || store.shutdown())
+        .await?
+        .context("flush at shutdown failed; the WAL still holds the data")?;
+    eprintln!("sextant stopped cleanly");
+    Ok(())
+}
+
+async fn bind(addr: &str, key: &str) -> Result<TcpListener> {
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} ({key})"))
+}
+
+fn print_banner(
+    grpc: &TcpListener,
+    http: &TcpListener,
+    api: &TcpListener,
+    data: &std::path::Path,
+) -> Result<()> {
+    let addr = |l: &TcpListener| -> Result<SocketAddr> { Ok(l.local_addr()?) };
+    let data = std::fs::canonicalize(data).unwrap_or_else(|_| data.to_owned());
+    println!("sextant {} is running", env!("CARGO_PKG_VERSION"));
+    println!("  otlp grpc:  {}  (OTLP/HTTP accepted too)", addr(grpc)?);
+    println!("  otlp http:  {}  (OTLP/gRPC accepted too)", addr(http)?);
+    println!("  query api:  http://{}", addr(api)?);
+    println!("  data:       {}", data.display());
+    Ok(())
+}
+
+async fn serve_on(
+    listener: TcpListener,
+    router: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}
