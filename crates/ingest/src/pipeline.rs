@@ -119,16 +119,15 @@ impl Ingestor {
             .inc_by((prepared.spans + prepared.rejected.spans as usize) as u64);
         self.metrics
             .rejected("invalid", prepared.rejected.spans as u64);
-        if prepared.spans > 0 {
-            if let Err(e) = self
+        if prepared.spans > 0
+            && let Err(e) = self
                 .store
                 .write(tenant, prepared.wal_body, prepared.batch)
                 .await
-            {
-                let e = IngestError::from(e);
-                self.metrics.rejected(e.reason(), prepared.spans as u64);
-                return Err(e);
-            }
+        {
+            let e = IngestError::from(e);
+            self.metrics.rejected(e.reason(), prepared.spans as u64);
+            return Err(e);
         }
         self.metrics.spans_accepted.inc_by(prepared.spans as u64);
         self.metrics

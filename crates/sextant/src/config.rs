@@ -277,10 +277,10 @@ fn set_path(table: &mut toml::Table, name: &str, value: &str) -> Result<bool> {
     for (key, slot) in table.iter_mut() {
         let upper = key.to_ascii_uppercase();
         if let toml::Value::Table(sub) = slot {
-            if let Some(rest) = name.strip_prefix(&upper).and_then(|r| r.strip_prefix('_')) {
-                if set_path(sub, rest, value)? {
-                    return Ok(true);
-                }
+            if let Some(rest) = name.strip_prefix(&upper).and_then(|r| r.strip_prefix('_'))
+                && set_path(sub, rest, value)?
+            {
+                return Ok(true);
             }
         } else if upper == name {
             *slot = parse_like(slot, value)?;

@@ -182,7 +182,7 @@ impl Store {
                     .is_none_or(|svc| s.root_service.as_ref() == Some(svc))
             })
             .collect();
-        out.sort_unstable_by(|a, b| b.start_unix_nano.cmp(&a.start_unix_nano));
+        out.sort_unstable_by_key(|s| std::cmp::Reverse(s.start_unix_nano));
         out.truncate(q.limit);
         Ok(out)
     }
