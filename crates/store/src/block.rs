@@ -33,7 +33,7 @@ use crate::wal::sync_dir;
 pub const ROW_GROUP_ROWS: usize = 8192;
 const SPANS_FILE: &str = "spans.parquet";
 const TRACES_FILE: &str = "traces.parquet";
-const META_FILE: &str = "meta.json";
+pub(crate) const META_FILE: &str = "meta.json";
 
 /// What `meta.json` records about a block.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -311,9 +311,17 @@ impl Block {
         Ok(())
     }
 
-    /// Removes the block's files.
+    /// Removes the block's files. The directory is first renamed to a `.tmp-` name, so a
+    /// crash midway leaves a leftover that the next start removes, never a block without
+    /// its meta.json.
     pub fn delete(&self) -> Result<()> {
-        fs::remove_dir_all(&self.dir).map_err(StoreError::io(&self.dir))
+        let (Some(parent), Some(name)) = (self.dir.parent(), self.dir.file_name()) else {
+            return fs::remove_dir_all(&self.dir).map_err(StoreError::io(&self.dir));
+        };
+        let doomed = parent.join(format!(".tmp-deleted-{}", name.to_string_lossy()));
+        fs::rename(&self.dir, &doomed).map_err(StoreError::io(&self.dir))?;
+        crate::wal::sync_dir(parent)?;
+        fs::remove_dir_all(&doomed).map_err(StoreError::io(&doomed))
     }
 }
 

@@ -118,6 +118,16 @@ impl Tenant {
         crate::wal::sync_dir(&self.dir)
     }
 
+    /// Moves a damaged block directory out of `blocks/` into `quarantine/`.
+    fn quarantine(&self, path: &Path, name: &str) -> Result<()> {
+        let dir = self.dir.join("quarantine");
+        fs::create_dir_all(&dir).map_err(StoreError::io(&dir))?;
+        let to = dir.join(name);
+        tracing::error!(tenant = %self.name, from = %path.display(), to = %to.display(),
+            "block without meta.json moved to quarantine");
+        fs::rename(path, &to).map_err(StoreError::io(path))
+    }
+
     /// Loads the tenant's complete blocks, removing leftovers of interrupted flushes and
     /// compactions.
     pub(crate) fn load_blocks(&self) -> Result<()> {
@@ -132,6 +142,12 @@ impl Tenant {
                 .unwrap_or_default();
             if name.starts_with(".tmp-") {
                 fs::remove_dir_all(&path).map_err(StoreError::io(&path))?;
+                continue;
+            }
+            if !path.join(crate::block::META_FILE).exists() {
+                // Only a delete interrupted before blocks were deleted by rename leaves this;
+                // keep the files for inspection but out of the store.
+                self.quarantine(&path, &name)?;
                 continue;
             }
             blocks.push(Arc::new(Block::open(&path)?));

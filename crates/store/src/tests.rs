@@ -188,3 +188,26 @@ fn tenants_do_not_see_each_other() {
     assert_eq!(span_count(&store, "b", 9, 0), 0);
     assert!(store.find_trace("../a", &[1; 16]).is_err());
 }
+
+#[test]
+fn interrupted_block_deletes_never_stop_the_store_from_opening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("open");
+        write(&store, "a", &sample_request(10, 4, 3));
+        store.flush().expect("flush");
+    }
+    let blocks = dir.path().join("tenants/a/blocks");
+    // A delete by rename that stopped before its files were gone, and a directory that lost
+    // its meta.json some other way.
+    std::fs::create_dir_all(blocks.join(".tmp-deleted-x")).expect("mkdir");
+    std::fs::write(blocks.join(".tmp-deleted-x/spans.parquet"), b"x").expect("write");
+    std::fs::create_dir_all(blocks.join("0000-broken")).expect("mkdir");
+    std::fs::write(blocks.join("0000-broken/spans.parquet"), b"x").expect("write");
+
+    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
+    assert_eq!(span_count(&store, "a", 3, 5), 4);
+    assert!(!blocks.join(".tmp-deleted-x").exists());
+    assert!(!blocks.join("0000-broken").exists());
+    assert!(dir.path().join("tenants/a/quarantine/0000-broken").exists());
+}
