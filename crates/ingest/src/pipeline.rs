@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use sextant_store::{SpanBatchBuilder, Store};
+use sextant_store::{SpanBatchBuilder, SpanEnricher, Store};
 use tokio::sync::Semaphore;
 
 use crate::decode::{Format, decode_traces};
@@ -56,6 +56,7 @@ impl TraceExport {
 /// Ingests OTLP exports into the store.
 pub struct Ingestor {
     store: Arc<Store>,
+    enricher: Arc<dyn SpanEnricher>,
     limits: IngestLimits,
     metrics: IngestMetrics,
     /// One permit per KiB of decoded data in flight.
@@ -71,10 +72,16 @@ struct Prepared {
 }
 
 impl Ingestor {
-    pub fn new(store: Arc<Store>, limits: IngestLimits, metrics: IngestMetrics) -> Self {
+    pub fn new(
+        store: Arc<Store>,
+        enricher: Arc<dyn SpanEnricher>,
+        limits: IngestLimits,
+        metrics: IngestMetrics,
+    ) -> Self {
         let permits = (limits.max_inflight_bytes >> 10).max(1);
         Self {
             store,
+            enricher,
             limits,
             metrics,
             inflight: Semaphore::new(permits),
@@ -108,7 +115,8 @@ impl Ingestor {
         .map_err(|_| IngestError::Busy)?
         .map_err(|_| IngestError::Busy)?;
         let t0 = Instant::now();
-        let prepared = tokio::task::spawn_blocking(move || prepare(export))
+        let enricher = self.enricher.clone();
+        let prepared = tokio::task::spawn_blocking(move || prepare(export, enricher.as_ref()))
             .await
             .map_err(|e| IngestError::Malformed {
                 format: "otlp",
@@ -137,7 +145,7 @@ impl Ingestor {
     }
 }
 
-fn prepare(export: TraceExport) -> Result<Prepared, IngestError> {
+fn prepare(export: TraceExport, enricher: &dyn SpanEnricher) -> Result<Prepared, IngestError> {
     let (mut req, original) = match export {
         TraceExport::Body(body, format) => {
             let req = decode_traces(&body, format)?;
@@ -154,7 +162,7 @@ fn prepare(export: TraceExport) -> Result<Prepared, IngestError> {
     };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
     builder
-        .push_request(&req)
+        .push_request(&req, enricher)
         .map_err(|e| IngestError::Malformed {
             format: "otlp",
             reason: e.to_string(),

@@ -20,7 +20,8 @@ pub enum ApiError {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) | ApiError::Store(StoreError::InvalidTenant(_)) => {
+            ApiError::BadRequest(_)
+            | ApiError::Store(StoreError::InvalidTenant(_) | StoreError::BadQuery(_)) => {
                 StatusCode::BAD_REQUEST
             }
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,

@@ -48,6 +48,69 @@ pub fn unix_seconds(name: &str, s: &str) -> Result<u64, ApiError> {
     Ok((secs * 1e9) as u64)
 }
 
+/// A parameter with surrounding blanks trimmed; `None` when absent or blank.
+pub fn nonempty(o: Option<String>) -> Option<String> {
+    o.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// Window a query covers when it gives no start.
+pub const DEFAULT_WINDOW_NANOS: u64 = 3600 * 1_000_000_000;
+
+/// `start` and `end` in Unix seconds, defaulting to the last hour; Unix nanoseconds.
+pub fn time_range(start: Option<String>, end: Option<String>) -> Result<(u64, u64), ApiError> {
+    let end = match nonempty(end) {
+        Some(e) => unix_seconds("end", &e)?,
+        None => now_nanos(),
+    };
+    let start = match nonempty(start) {
+        Some(s) => unix_seconds("start", &s)?,
+        None => end.saturating_sub(DEFAULT_WINDOW_NANOS),
+    };
+    if start > end {
+        return Err(ApiError::BadRequest("start must not be after end".into()));
+    }
+    Ok((start, end))
+}
+
+/// A duration such as `15s`, `5m`, `1h`, `1d` or plain seconds (`60`, `0.5`); nanoseconds.
+pub fn duration(name: &str, s: &str) -> Result<u64, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(format!(
+            "invalid {name} {s:?}: expected seconds or a duration like 30s, 5m, 1h"
+        ))
+    };
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
+        Some(i) => (&s[..i], &s[i..]),
+        None => (s, "s"),
+    };
+    let scale = match unit {
+        "ms" => 1e6,
+        "s" => 1e9,
+        "m" => 60e9,
+        "h" => 3600e9,
+        "d" => 86400e9,
+        "w" => 7.0 * 86400e9,
+        _ => return Err(bad()),
+    };
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    let nanos = v * scale;
+    if !nanos.is_finite() || nanos <= 0.0 || nanos > u64::MAX as f64 {
+        return Err(bad());
+    }
+    Ok(nanos as u64)
+}
+
+/// Runs a store read off the async executor.
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, sextant_store::StoreError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("query task failed: {e}")))?
+        .map_err(ApiError::from)
+}
+
 pub fn now_nanos() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -78,5 +141,16 @@ mod tests {
         );
         assert!(unix_seconds("start", "-1").is_err());
         assert!(unix_seconds("start", "soon").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration("step", "15s").expect("ok"), 15_000_000_000);
+        assert_eq!(duration("step", "60").expect("ok"), 60_000_000_000);
+        assert_eq!(duration("step", "1h").expect("ok"), 3_600_000_000_000);
+        assert!(duration("step", "0s").is_err());
+        assert!(duration("step", "-5m").is_err());
+        assert!(duration("step", "5 parsecs").is_err());
+        assert!(duration("step", "").is_err());
     }
 }

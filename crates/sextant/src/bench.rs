@@ -82,7 +82,7 @@ fn decode(dir: Option<PathBuf>, seconds: f64) -> Result<()> {
                 if full {
                     sextant_ingest::validate::validate(&mut req);
                     let mut builder = sextant_store::SpanBatchBuilder::with_capacity(128);
-                    builder.push_request(&req)?;
+                    builder.push_request(&req, &sextant_store::NoEnrichment)?;
                     std::hint::black_box(builder.finish()?);
                 }
                 spans += sextant_ingest::validate::span_count(&req) as u64;

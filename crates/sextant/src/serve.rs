@@ -9,7 +9,7 @@ use axum::serve::ListenerExt;
 use prometheus_client::registry::Registry;
 use sextant_ingest::{IngestMetrics, Ingestor};
 use sextant_server::{AppState, QueryMetrics};
-use sextant_store::{Store, StoreMetrics};
+use sextant_store::{NoEnrichment, SpanEnricher, Store, StoreMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -26,12 +26,15 @@ pub async fn run(config: Config) -> Result<()> {
 
     let store_config = config.store_config();
     let data_dir = store_config.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics))
+    let enricher: Arc<dyn SpanEnricher> = Arc::new(NoEnrichment);
+    let e = enricher.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics, e))
         .await?
         .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
     let store = Arc::new(store);
     let ingestor = Arc::new(Ingestor::new(
         store.clone(),
+        enricher,
         config.ingest_limits(),
         ingest_metrics,
     ));

@@ -295,6 +295,23 @@ impl Block {
             .spans_builder()?
             .with_batch_size(ROW_GROUP_ROWS)
             .build()?;
+        Ok(reader.map(|b| crate::schema::upgrade(b?)))
+    }
+
+    /// All spans with only the given columns (original schema indices, sorted, deduplicated;
+    /// version-1 blocks have no GenAI columns, so those are skipped).
+    pub fn scan_columns(
+        &self,
+        columns: &[usize],
+    ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
+        let builder = self.spans_builder()?;
+        let present = builder.parquet_schema().root_schema().get_fields().len();
+        let wanted = columns.iter().copied().filter(|c| *c < present);
+        let mask = ProjectionMask::roots(builder.parquet_schema(), wanted);
+        let reader = builder
+            .with_projection(mask)
+            .with_batch_size(ROW_GROUP_ROWS)
+            .build()?;
         Ok(reader.map(|b| b.map_err(StoreError::from)))
     }
 

@@ -42,6 +42,9 @@ pub enum StoreError {
     /// Too much data is waiting to be flushed; the client should retry later.
     #[error("store is overloaded: {0}")]
     Overloaded(String),
+    /// A read asked for something the store cannot answer as asked.
+    #[error("bad query: {0}")]
+    BadQuery(String),
 }
 
 impl StoreError {

@@ -127,7 +127,8 @@ mod tests {
     fn round_trip_is_lossless() {
         let req = sample_request(3, 4, 7);
         let mut b = SpanBatchBuilder::with_capacity(12);
-        b.push_request(&req).expect("valid ids");
+        b.push_request(&req, &crate::genai::NoEnrichment)
+            .expect("valid ids");
         let batch = b.finish().expect("batch");
         let rows: Vec<usize> = (0..batch.num_rows()).collect();
         let back = rows_to_resource_spans(&batch, &rows).expect("decode");

@@ -1,9 +1,11 @@
-//! The columnar layout of spans (format version 1), shared by the head and by Parquet blocks.
+//! The columnar layout of spans (format version 2), shared by the head and by Parquet blocks.
 //!
 //! Well-known span fields get their own typed columns so queries can read only what they need.
 //! Attribute lists, events and links are kept lossless as protobuf blobs (the OTLP encoding of a
 //! `Span` that carries only those fields); resource and scope travel in one `origin` blob that is
 //! identical for all spans of a scope, so Parquet's dictionary encoding stores it once per page.
+//! Version 2 appends the canonical GenAI columns (`crate::genai`); version 1 blocks read as if
+//! those columns were all null.
 
 use std::sync::{Arc, LazyLock};
 
@@ -19,9 +21,10 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 
 use crate::error::Result;
+use crate::genai::{GenAiBuilder, SpanEnricher};
 
 /// Version of the span layout written by this build; stored in every block's metadata.
-pub const SPAN_FORMAT_VERSION: u32 = 1;
+pub const SPAN_FORMAT_VERSION: u32 = 2;
 
 pub mod col {
     pub const TRACE_ID: usize = 0;
@@ -40,10 +43,15 @@ pub mod col {
     pub const ATTRIBUTES: usize = 13;
     pub const EVENTS: usize = 14;
     pub const LINKS: usize = 15;
+    /// The first canonical GenAI column; see `crate::genai::off` for the others.
+    pub const GENAI: usize = 16;
 }
 
+/// Number of columns of a format-version-1 batch.
+const V1_COLUMNS: usize = col::GENAI;
+
 static SPAN_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
-    Arc::new(Schema::new(vec![
+    let mut fields = vec![
         Field::new("trace_id", DataType::FixedSizeBinary(16), false),
         Field::new("span_id", DataType::FixedSizeBinary(8), false),
         Field::new("parent_span_id", DataType::FixedSizeBinary(8), true),
@@ -60,12 +68,30 @@ static SPAN_SCHEMA: LazyLock<SchemaRef> = LazyLock::new(|| {
         Field::new("attributes", DataType::Binary, true),
         Field::new("events", DataType::Binary, true),
         Field::new("links", DataType::Binary, true),
-    ]))
+    ];
+    fields.extend(crate::genai::fields());
+    Arc::new(Schema::new(fields))
 });
 
 /// The Arrow schema of span batches.
 pub fn span_schema() -> SchemaRef {
     SPAN_SCHEMA.clone()
+}
+
+/// Brings a batch read from an older block to the current schema (missing columns are null).
+pub fn upgrade(batch: RecordBatch) -> Result<RecordBatch> {
+    if batch.num_columns() != V1_COLUMNS {
+        return Ok(batch);
+    }
+    let schema = span_schema();
+    let mut columns = batch.columns().to_vec();
+    for field in &schema.fields()[V1_COLUMNS..] {
+        columns.push(arrow_array::new_null_array(
+            field.data_type(),
+            batch.num_rows(),
+        ));
+    }
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// The `service.name` of a resource, or `unknown_service` as the SDK spec says.
@@ -99,6 +125,7 @@ pub struct SpanBatchBuilder {
     attributes: BinaryBuilder,
     events: BinaryBuilder,
     links: BinaryBuilder,
+    genai: GenAiBuilder,
     scratch: Vec<u8>,
 }
 
@@ -121,18 +148,25 @@ impl SpanBatchBuilder {
             attributes: BinaryBuilder::with_capacity(spans, spans * 512),
             events: BinaryBuilder::with_capacity(spans, 0),
             links: BinaryBuilder::with_capacity(spans, 0),
+            genai: GenAiBuilder::with_capacity(spans),
             scratch: Vec::with_capacity(1024),
         }
     }
 
     /// Appends every span of the request. Ids must have been validated (16 and 8 bytes).
-    pub fn push_request(&mut self, req: &ExportTraceServiceRequest) -> Result<()> {
+    pub fn push_request(
+        &mut self,
+        req: &ExportTraceServiceRequest,
+        enricher: &dyn SpanEnricher,
+    ) -> Result<()> {
         for rs in &req.resource_spans {
             let service = service_name(rs);
             for ss in &rs.scope_spans {
                 let origin = origin_blob(rs, ss);
                 for span in &ss.spans {
                     self.push_span(span, service, &origin)?;
+                    let row = enricher.enrich(rs.resource.as_ref(), ss.scope.as_ref(), span);
+                    self.genai.push(&row);
                 }
             }
         }
@@ -205,7 +239,7 @@ impl SpanBatchBuilder {
     }
 
     pub fn finish(mut self) -> Result<RecordBatch> {
-        let columns: Vec<ArrayRef> = vec![
+        let mut columns: Vec<ArrayRef> = vec![
             Arc::new(self.trace_id.finish()),
             Arc::new(self.span_id.finish()),
             Arc::new(self.parent_span_id.finish()),
@@ -223,6 +257,7 @@ impl SpanBatchBuilder {
             Arc::new(self.events.finish()),
             Arc::new(self.links.finish()),
         ];
+        columns.extend(self.genai.finish());
         Ok(RecordBatch::try_new(span_schema(), columns)?)
     }
 }

@@ -11,22 +11,22 @@ use std::thread::JoinHandle;
 use arrow_array::RecordBatch;
 use futures_channel::oneshot;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use parking_lot::{Mutex, RwLock};
 use prost::Message;
 
 use crate::config::StoreConfig;
 use crate::error::{Result, StoreError};
+use crate::genai::SpanEnricher;
 use crate::metrics::StoreMetrics;
 use crate::schema::SpanBatchBuilder;
-use crate::summary::{TraceId, TraceSummary};
 use crate::tenant::{Snapshot, Tenant, validate_tenant};
 use crate::writer::{FlushJob, Msg, Write};
-use crate::{head, maintenance, rows, wal, writer};
+use crate::{maintenance, wal, writer};
 
 /// State shared by the store handle and its threads.
 pub(crate) struct Shared {
     pub config: StoreConfig,
+    pub enricher: Arc<dyn SpanEnricher>,
     pub metrics: StoreMetrics,
     tenants: RwLock<HashMap<String, Arc<Tenant>>>,
     pub unflushed_bytes: AtomicUsize,
@@ -63,29 +63,24 @@ impl Shared {
     }
 }
 
-/// What a trace listing asks for.
-#[derive(Debug, Clone)]
-pub struct TraceQuery {
-    /// Traces that start within `[start, end]`, Unix nanoseconds.
-    pub start: u64,
-    pub end: u64,
-    pub limit: usize,
-    /// Only traces whose root span belongs to this service.
-    pub service: Option<String>,
-}
-
 /// The durable span store.
 pub struct Store {
-    shared: Arc<Shared>,
+    pub(crate) shared: Arc<Shared>,
     tx: SyncSender<Msg>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Store {
-    /// Opens (or creates) the store in `config.data_dir`, replaying the WAL.
-    pub fn open(config: StoreConfig, metrics: StoreMetrics) -> Result<Self> {
+    /// Opens (or creates) the store in `config.data_dir`, replaying the WAL. `enricher` computes
+    /// the canonical GenAI columns of replayed spans, as ingest does for new ones.
+    pub fn open(
+        config: StoreConfig,
+        metrics: StoreMetrics,
+        enricher: Arc<dyn SpanEnricher>,
+    ) -> Result<Self> {
         let shared = Arc::new(Shared {
             config,
+            enricher,
             metrics,
             tenants: RwLock::new(HashMap::new()),
             unflushed_bytes: AtomicUsize::new(0),
@@ -135,56 +130,6 @@ impl Store {
             mpsc::TrySendError::Disconnected(_) => StoreError::ShuttingDown,
         })?;
         done.await.map_err(|_| StoreError::ShuttingDown)?
-    }
-
-    /// Every span of a trace, from heads and blocks; empty when unknown.
-    pub fn find_trace(&self, tenant: &str, id: &TraceId) -> Result<Vec<ResourceSpans>> {
-        validate_tenant(tenant)?;
-        let snap = self.snapshot(tenant);
-        let mut parts = Vec::new();
-        for batch in &snap.head {
-            let rows = head::rows_of_trace(batch, id);
-            if !rows.is_empty() {
-                parts.extend(rows::rows_to_resource_spans(batch, &rows)?);
-            }
-        }
-        for block in &snap.blocks {
-            for batch in block.find_trace(id)? {
-                let rows: Vec<usize> = (0..batch.num_rows()).collect();
-                parts.extend(rows::rows_to_resource_spans(&batch, &rows)?);
-            }
-        }
-        Ok(rows::merge_resource_spans(parts))
-    }
-
-    /// Trace summaries matching `q`, newest first.
-    pub fn list_traces(&self, tenant: &str, q: &TraceQuery) -> Result<Vec<TraceSummary>> {
-        validate_tenant(tenant)?;
-        let snap = self.snapshot(tenant);
-        let mut acc: HashMap<TraceId, TraceSummary> = HashMap::new();
-        for batch in &snap.head {
-            crate::summary::summarize_into(&mut acc, batch);
-        }
-        for block in snap.blocks.iter().filter(|b| b.overlaps(q.start, u64::MAX)) {
-            block.summaries(|s| match acc.get_mut(&s.trace_id) {
-                Some(e) => e.merge(&s),
-                None => {
-                    acc.insert(s.trace_id, s);
-                }
-            })?;
-        }
-        let mut out: Vec<TraceSummary> = acc
-            .into_values()
-            .filter(|s| s.start_unix_nano >= q.start && s.start_unix_nano <= q.end)
-            .filter(|s| {
-                q.service
-                    .as_ref()
-                    .is_none_or(|svc| s.root_service.as_ref() == Some(svc))
-            })
-            .collect();
-        out.sort_unstable_by_key(|s| std::cmp::Reverse(s.start_unix_nano));
-        out.truncate(q.limit);
-        Ok(out)
     }
 
     /// What a query of `tenant` sees now (empty for a tenant with no data).
@@ -312,7 +257,7 @@ fn replay_record(shared: &Shared, seq: u64, tenant: &str, body: &[u8]) -> Result
     }
     let req = ExportTraceServiceRequest::decode(body)?;
     let mut b = SpanBatchBuilder::with_capacity(64);
-    b.push_request(&req)?;
+    b.push_request(&req, shared.enricher.as_ref())?;
     let batch = Arc::new(b.finish()?);
     shared
         .unflushed_bytes

@@ -1,10 +1,12 @@
 //! Store-level tests: durability across restarts, flush, compaction, retention, tenants.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::executor::block_on;
 use prost::Message;
 
+use crate::genai::NoEnrichment;
 use crate::testutil::{sample_request, sample_request_at, trace_id};
 use crate::{SpanBatchBuilder, Store, StoreConfig, StoreMetrics, TraceQuery};
 
@@ -23,7 +25,7 @@ fn write(
     req: &opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest,
 ) {
     let mut b = SpanBatchBuilder::with_capacity(16);
-    b.push_request(req).expect("push");
+    b.push_request(req, &NoEnrichment).expect("push");
     let batch = b.finish().expect("batch");
     block_on(store.write(tenant, req.encode_to_vec().into(), batch)).expect("write");
 }
@@ -43,12 +45,22 @@ fn span_count(store: &Store, tenant: &str, seed: u64, t: u64) -> usize {
 fn acknowledged_writes_survive_restart_without_flush() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("open");
+        let store = Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(NoEnrichment),
+        )
+        .expect("open");
         write(&store, "a", &sample_request(4, 3, 1));
         assert_eq!(span_count(&store, "a", 1, 0), 3);
         // Dropped without flush: only the WAL has the data.
     }
-    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
     assert_eq!(span_count(&store, "a", 1, 0), 3);
     assert_eq!(span_count(&store, "a", 1, 3), 3);
 }
@@ -57,13 +69,23 @@ fn acknowledged_writes_survive_restart_without_flush() {
 fn flushed_blocks_answer_and_wal_is_not_replayed_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("open");
+        let store = Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(NoEnrichment),
+        )
+        .expect("open");
         write(&store, "a", &sample_request(10, 4, 2));
         store.flush().expect("flush");
         write(&store, "a", &sample_request(10, 4, 2)); // same trace ids, more spans later
         assert_eq!(span_count(&store, "a", 2, 5), 8);
     }
-    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
     assert_eq!(span_count(&store, "a", 2, 5), 8);
     let list = store
         .list_traces(
@@ -73,6 +95,7 @@ fn flushed_blocks_answer_and_wal_is_not_replayed_twice() {
                 end: u64::MAX,
                 limit: 100,
                 service: None,
+                ..Default::default()
             },
         )
         .expect("list");
@@ -92,7 +115,7 @@ fn compaction_keeps_every_span() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = config(dir.path());
     cfg.compaction.min_blocks = 2;
-    let store = Store::open(cfg, StoreMetrics::default()).expect("open");
+    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
     for seed in 0..5 {
         write(&store, "a", &sample_request(50, 5, seed));
         write(&store, "a", &sample_request(50, 1, seed)); // extra span per trace, same ids
@@ -110,7 +133,12 @@ fn compaction_keeps_every_span() {
         }
     }
     drop(store);
-    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
     assert_eq!(store.snapshot("a").blocks.len(), 1);
 }
 
@@ -120,7 +148,7 @@ fn retention_deletes_old_blocks_and_keeps_recent() {
     let mut cfg = config(dir.path());
     cfg.retention.max_age = Some(Duration::from_secs(3600));
     cfg.compaction.enabled = false;
-    let store = Store::open(cfg, StoreMetrics::default()).expect("open");
+    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")
@@ -148,7 +176,8 @@ fn retention_by_size_deletes_oldest_first() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = config(dir.path());
     cfg.compaction.enabled = false;
-    let store = Store::open(cfg.clone(), StoreMetrics::default()).expect("open");
+    let store =
+        Store::open(cfg.clone(), StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
     for seed in 0..3 {
         write(
             &store,
@@ -170,7 +199,7 @@ fn retention_by_size_deletes_oldest_first() {
         .collect();
     drop(store);
     cfg.retention.max_bytes_per_tenant = Some(sizes[1] + sizes[2]);
-    let store = Store::open(cfg, StoreMetrics::default()).expect("reopen");
+    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("reopen");
     store.run_maintenance().expect("retention");
     assert_eq!(store.snapshot("a").blocks.len(), 2);
     assert_eq!(span_count(&store, "a", 0, 0), 0);
@@ -180,7 +209,12 @@ fn retention_by_size_deletes_oldest_first() {
 #[test]
 fn tenants_do_not_see_each_other() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("open");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("open");
     write(&store, "a", &sample_request(2, 2, 9));
     assert_eq!(span_count(&store, "a", 9, 0), 2);
     assert_eq!(span_count(&store, "b", 9, 0), 0);
@@ -193,7 +227,12 @@ fn tenants_do_not_see_each_other() {
 fn interrupted_block_deletes_never_stop_the_store_from_opening() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("open");
+        let store = Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(NoEnrichment),
+        )
+        .expect("open");
         write(&store, "a", &sample_request(10, 4, 3));
         store.flush().expect("flush");
     }
@@ -205,9 +244,182 @@ fn interrupted_block_deletes_never_stop_the_store_from_opening() {
     std::fs::create_dir_all(blocks.join("0000-broken")).expect("mkdir");
     std::fs::write(blocks.join("0000-broken/spans.parquet"), b"x").expect("write");
 
-    let store = Store::open(config(dir.path()), StoreMetrics::default()).expect("reopen");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
     assert_eq!(span_count(&store, "a", 3, 5), 4);
     assert!(!blocks.join(".tmp-deleted-x").exists());
     assert!(!blocks.join("0000-broken").exists());
     assert!(dir.path().join("tenants/a/quarantine/0000-broken").exists());
+}
+
+/// Treats `chat*` spans as model calls priced at 1 µUSD per input token; the root is an agent.
+struct TestEnricher;
+
+impl crate::SpanEnricher for TestEnricher {
+    fn enrich<'a>(
+        &self,
+        _: Option<&'a opentelemetry_proto::tonic::resource::v1::Resource>,
+        _: Option<&'a opentelemetry_proto::tonic::common::v1::InstrumentationScope>,
+        span: &'a opentelemetry_proto::tonic::trace::v1::Span,
+    ) -> crate::GenAiRow<'a> {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        let tokens =
+            span.attributes
+                .iter()
+                .find_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                    Value::IntValue(v) if kv.key == "gen_ai.usage.input_tokens" => Some(*v as u64),
+                    _ => None,
+                });
+        let chat = span.name.starts_with("chat");
+        crate::GenAiRow {
+            operation: Some(if chat { "chat" } else { "invoke_agent" }.into()),
+            request_model: chat.then(|| "gpt-4o".into()),
+            agent_name: (!chat).then(|| "planner".into()),
+            input_tokens: tokens,
+            cost_usd: tokens.map(|t| t as f64 * 1e-6),
+            cost_source: Some("catalog:test/gpt-4o".into()),
+            finish_reasons: vec!["stop".into()],
+            llm_call: chat,
+            ..Default::default()
+        }
+    }
+}
+
+#[test]
+fn genai_totals_count_model_calls_once_and_survive_flush_and_replay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = || {
+        Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(TestEnricher),
+        )
+        .expect("open")
+    };
+    let mut b = SpanBatchBuilder::with_capacity(16);
+    let req = sample_request(4, 4, 7);
+    b.push_request(&req, &TestEnricher).expect("push");
+    let batch = b.finish().expect("batch");
+    {
+        let store = open();
+        block_on(store.write("a", req.encode_to_vec().into(), batch.clone())).expect("write");
+        store.flush().expect("flush");
+        // The same spans again, replayed from the WAL at the next start: totals add up.
+        block_on(store.write("a", req.encode_to_vec().into(), batch)).expect("write");
+    }
+    let store = open();
+    let q = TraceQuery {
+        start: 0,
+        end: u64::MAX,
+        limit: 10,
+        service: None,
+        ..Default::default()
+    };
+    let list = store.list_traces("a", &q).expect("list");
+    let t1 = list
+        .iter()
+        .find(|s| s.trace_id[..] == trace_id(7, 1)[..])
+        .expect("trace 1");
+    // Trace 1: spans 1..3 are chat calls with 11, 12, 13 input tokens; the agent root's 10
+    // tokens are its own, not added. Written twice.
+    assert_eq!(t1.genai.llm_calls, 6);
+    assert_eq!(t1.genai.input_tokens, 2 * (11 + 12 + 13));
+    assert!((t1.genai.cost_usd - 2.0 * 36e-6).abs() < 1e-12);
+    assert_eq!(t1.genai.agents.iter().collect::<Vec<_>>(), ["planner"]);
+    assert_eq!(t1.genai.models.iter().collect::<Vec<_>>(), ["gpt-4o"]);
+}
+
+#[test]
+fn canonical_columns_round_trip_through_blocks() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(TestEnricher),
+    )
+    .expect("open");
+    let req = sample_request(2, 3, 9);
+    let mut b = SpanBatchBuilder::with_capacity(8);
+    b.push_request(&req, &TestEnricher).expect("push");
+    block_on(store.write("a", req.encode_to_vec().into(), b.finish().expect("batch")))
+        .expect("write");
+    store.flush().expect("flush");
+    let snap = store.snapshot("a");
+    let block = snap.blocks.first().expect("one block");
+    let mut rows = Vec::new();
+    for batch in block.scan().expect("scan") {
+        let batch = batch.expect("batch");
+        let cols = crate::genai::GenAiColumns::of(&batch).expect("v2 columns");
+        rows.extend((0..batch.num_rows()).map(|r| cols.row(r)));
+    }
+    assert_eq!(rows.len(), 6);
+    let chats: Vec<_> = rows.iter().filter(|r| r.llm_call).collect();
+    assert_eq!(chats.len(), 4);
+    assert!(
+        chats
+            .iter()
+            .all(|r| r.request_model.as_deref() == Some("gpt-4o")
+                && r.finish_reasons == ["stop"]
+                && r.cost_source.as_deref() == Some("catalog:test/gpt-4o"))
+    );
+}
+
+#[test]
+fn cost_rollups_group_calls_and_attribute_them_to_their_agent() {
+    use crate::rollup::{CostQuery, GroupBy};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(TestEnricher),
+    )
+    .expect("open");
+    // Two requests; the first ends up in a block, the second stays in the head.
+    for seed in [1, 2] {
+        let req = sample_request(3, 3, seed);
+        let mut b = SpanBatchBuilder::with_capacity(8);
+        b.push_request(&req, &TestEnricher).expect("push");
+        block_on(store.write("a", req.encode_to_vec().into(), b.finish().expect("batch")))
+            .expect("write");
+        if seed == 1 {
+            store.flush().expect("flush");
+        }
+    }
+    let base = 1_700_000_000_000_000_000u64;
+    let q = |group_by| CostQuery {
+        start: base,
+        end: base + 10_000_000,
+        step: Some(1_000_000),
+        group_by,
+    };
+    // Per trace t: chat spans 1 and 2 with t*10+1 and t*10+2 input tokens; 3 traces, 2 seeds.
+    let tokens: u64 = 2 * (0..3).map(|t| 2 * t * 10 + 3).sum::<u64>();
+    let by_model = store.cost_report("a", &q(GroupBy::Model)).expect("report");
+    assert_eq!(by_model.groups.len(), 1);
+    assert_eq!(by_model.total.calls, 12);
+    assert_eq!(by_model.total.input_tokens, tokens);
+    assert!((by_model.total.cost_usd - tokens as f64 * 1e-6).abs() < 1e-12);
+    let series = &by_model.groups[0].series;
+    assert_eq!(series.len(), 11);
+    assert_eq!(
+        series[1].1.calls, 4,
+        "trace 1 of both seeds starts in bucket 1"
+    );
+    let by_agent = store.cost_report("a", &q(GroupBy::Agent)).expect("report");
+    assert_eq!(by_agent.groups.len(), 1);
+    assert_eq!(by_agent.groups[0].key.as_deref(), Some("planner"));
+    let err = store
+        .cost_report(
+            "a",
+            &CostQuery {
+                step: Some(0),
+                ..q(GroupBy::User)
+            },
+        )
+        .expect_err("zero step");
+    assert!(err.to_string().contains("step"));
 }
