@@ -1,0 +1,49 @@
+//! Conversions from OTLP `AnyValue`s to the plain values the canonical model needs.
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
+
+/// The value as a non-empty string (strings only; other types are not coerced).
+pub fn as_str(v: &AnyValue) -> Option<&str> {
+    match &v.value {
+        Some(Value::StringValue(s)) if !s.trim().is_empty() => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// A non-negative count from an int, an integral double or a decimal string.
+pub fn as_count(v: &AnyValue) -> Option<u64> {
+    match &v.value {
+        Some(Value::IntValue(i)) => u64::try_from(*i).ok(),
+        Some(Value::DoubleValue(d)) if d.is_finite() && *d >= 0.0 && d.fract() == 0.0 => {
+            // Integral and non-negative: the cast is exact below 2^53 and saturates above.
+            Some(*d as u64)
+        }
+        Some(Value::StringValue(s)) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A finite number from a double, an int or a decimal string.
+pub fn as_f64(v: &AnyValue) -> Option<f64> {
+    let f = match &v.value {
+        Some(Value::DoubleValue(d)) => *d,
+        Some(Value::IntValue(i)) => *i as f64,
+        Some(Value::StringValue(s)) => s.trim().parse().ok()?,
+        _ => return None,
+    };
+    f.is_finite().then_some(f)
+}
+
+/// Strings from an array of strings, or a single string.
+pub fn as_str_list(v: &AnyValue) -> Vec<String> {
+    match &v.value {
+        Some(Value::ArrayValue(a)) => a
+            .values
+            .iter()
+            .filter_map(as_str)
+            .map(str::to_string)
+            .collect(),
+        Some(Value::StringValue(s)) if !s.trim().is_empty() => vec![s.clone()],
+        _ => Vec::new(),
+    }
+}

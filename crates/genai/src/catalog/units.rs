@@ -1,0 +1,548 @@
+//! Billable units and the arithmetic that turns usage into a price.
+//!
+//! Units nest: a cache read is an input token with `token_type=cache_read`, a reasoning token is an
+//! output token with `token_type=reasoning`. Each usage figure is the total of its unit *including*
+//! the more specific ones (cached tokens are inside `input_tokens`). To bill each token once, a
+//! priced unit is charged only for its tokens not covered by a more specific priced unit. When a
+//! model has no separate price for, say, reasoning, those tokens simply stay in `output_tokens`.
+//! The unit names and dimensions are the genai-prices unit facts (MIT, see `catalog_notice`).
+
+use super::schema::PriceValue;
+
+/// A billable unit.
+#[derive(Debug)]
+pub struct Unit {
+    /// Usage key (`cache_read_tokens`).
+    pub usage_key: &'static str,
+    /// Price key in the feed (`cache_read_mtok`).
+    pub price_key: &'static str,
+    /// Units per price (1e6 for `*_mtok`).
+    pub per: f64,
+    /// Dimensions; a unit is more specific than another when its dimensions include the other's.
+    pub dims: &'static [(&'static str, &'static str)],
+}
+
+const M: f64 = 1_000_000.0;
+const K: f64 = 1_000.0;
+
+macro_rules! unit {
+    ($u:literal, $p:literal, $per:expr, [$($k:literal = $v:literal),*]) => {
+        Unit { usage_key: $u, price_key: $p, per: $per, dims: &[$(($k, $v)),*] }
+    };
+}
+
+/// All units the feed prices.
+pub static UNITS: &[Unit] = &[
+    unit!(
+        "input_tokens",
+        "input_mtok",
+        M,
+        ["family" = "tokens", "direction" = "input"]
+    ),
+    unit!(
+        "output_tokens",
+        "output_mtok",
+        M,
+        ["family" = "tokens", "direction" = "output"]
+    ),
+    unit!(
+        "cache_read_tokens",
+        "cache_read_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "token_type" = "cache_read"
+        ]
+    ),
+    unit!(
+        "cache_write_tokens",
+        "cache_write_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "token_type" = "cache_write"
+        ]
+    ),
+    unit!(
+        "cache_write_5m_tokens",
+        "cache_write_5m_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "token_type" = "cache_write",
+            "cache_ttl" = "5m"
+        ]
+    ),
+    unit!(
+        "cache_write_1h_tokens",
+        "cache_write_1h_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "token_type" = "cache_write",
+            "cache_ttl" = "1h"
+        ]
+    ),
+    unit!(
+        "input_text_tokens",
+        "input_text_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "text"
+        ]
+    ),
+    unit!(
+        "output_text_tokens",
+        "output_text_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "modality" = "text"
+        ]
+    ),
+    unit!(
+        "cache_text_read_tokens",
+        "cache_text_read_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "text",
+            "token_type" = "cache_read"
+        ]
+    ),
+    unit!(
+        "cache_text_write_tokens",
+        "cache_text_write_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "text",
+            "token_type" = "cache_write"
+        ]
+    ),
+    unit!(
+        "input_audio_tokens",
+        "input_audio_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "audio"
+        ]
+    ),
+    unit!(
+        "output_audio_tokens",
+        "output_audio_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "modality" = "audio"
+        ]
+    ),
+    unit!(
+        "cache_audio_read_tokens",
+        "cache_audio_read_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "audio",
+            "token_type" = "cache_read"
+        ]
+    ),
+    unit!(
+        "cache_audio_write_tokens",
+        "cache_audio_write_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "audio",
+            "token_type" = "cache_write"
+        ]
+    ),
+    unit!(
+        "input_image_tokens",
+        "input_image_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "image"
+        ]
+    ),
+    unit!(
+        "output_image_tokens",
+        "output_image_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "modality" = "image"
+        ]
+    ),
+    unit!(
+        "cache_image_read_tokens",
+        "cache_image_read_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "image",
+            "token_type" = "cache_read"
+        ]
+    ),
+    unit!(
+        "input_video_tokens",
+        "input_video_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "video"
+        ]
+    ),
+    unit!(
+        "output_video_tokens",
+        "output_video_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "modality" = "video"
+        ]
+    ),
+    unit!(
+        "cache_video_read_tokens",
+        "cache_video_read_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "video",
+            "token_type" = "cache_read"
+        ]
+    ),
+    unit!(
+        "input_tool_tokens",
+        "input_tool_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "token_type" = "tool"
+        ]
+    ),
+    unit!(
+        "input_text_tool_tokens",
+        "input_text_tool_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "input",
+            "modality" = "text",
+            "token_type" = "tool"
+        ]
+    ),
+    unit!(
+        "output_reasoning_tokens",
+        "output_reasoning_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "token_type" = "reasoning"
+        ]
+    ),
+    unit!(
+        "output_citation_tokens",
+        "output_citation_mtok",
+        M,
+        [
+            "family" = "tokens",
+            "direction" = "output",
+            "token_type" = "citation"
+        ]
+    ),
+    unit!(
+        "web_searches",
+        "web_searches_kcount",
+        K,
+        ["family" = "tool_calls", "tool_type" = "web_search"]
+    ),
+    unit!("requests", "requests_kcount", K, ["family" = "requests"]),
+];
+
+/// Index of the unit with this usage key.
+pub fn unit_by_usage_key(key: &str) -> Option<usize> {
+    UNITS.iter().position(|u| u.usage_key == key)
+}
+
+/// Index of the unit with this price key.
+pub fn unit_by_price_key(key: &str) -> Option<usize> {
+    UNITS.iter().position(|u| u.price_key == key)
+}
+
+/// Well-known unit indexes used by span pricing.
+pub mod idx {
+    /// `input_tokens`.
+    pub const INPUT: usize = 0;
+    /// `output_tokens`.
+    pub const OUTPUT: usize = 1;
+    /// `cache_read_tokens`.
+    pub const CACHE_READ: usize = 2;
+    /// `cache_write_tokens`.
+    pub const CACHE_WRITE: usize = 3;
+    /// `output_reasoning_tokens`.
+    pub const REASONING: usize = 22;
+}
+
+/// Usage figures by unit (each including its more specific units).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Usage {
+    values: Vec<(usize, u64)>,
+}
+
+impl Usage {
+    /// Sets a figure.
+    pub fn set(&mut self, unit: usize, value: u64) {
+        match self.values.iter_mut().find(|(u, _)| *u == unit) {
+            Some(slot) => slot.1 = value,
+            None => self.values.push((unit, value)),
+        }
+    }
+
+    /// Sets a figure by usage key; false when the key is unknown.
+    pub fn set_key(&mut self, key: &str, value: u64) -> bool {
+        match unit_by_usage_key(key) {
+            Some(u) => {
+                self.set(u, value);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The reported figure.
+    pub fn get(&self, unit: usize) -> Option<u64> {
+        self.values
+            .iter()
+            .find(|(u, _)| *u == unit)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// A model's resolved price list: unit index → price.
+pub type UnitPrices = Vec<(usize, PriceValue)>;
+
+/// Price of a usage, split by direction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Breakdown {
+    /// Input-side USD.
+    pub input_usd: f64,
+    /// Output-side USD.
+    pub output_usd: f64,
+    /// Everything, including units with no direction (requests, searches).
+    pub total_usd: f64,
+}
+
+/// Why a usage cannot be priced.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsageError {
+    /// A more specific figure exceeds its total (cached > input, ...).
+    #[error("invalid usage: more specific figures exceed {0}")]
+    Exceeds(&'static str),
+    /// A priced total is missing although a more specific figure is reported.
+    #[error("missing usage for {0}")]
+    Missing(&'static str),
+}
+
+fn is_descendant(ancestor: &Unit, unit: &Unit) -> bool {
+    ancestor.dims.iter().all(|d| unit.dims.contains(d))
+}
+
+/// Prices a usage (see the module doc for how nested units are billed once).
+pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError> {
+    let mut order: Vec<&(usize, PriceValue)> = prices.iter().collect();
+    order.sort_by_key(|(u, _)| (std::cmp::Reverse(UNITS[*u].dims.len()), UNITS[*u].usage_key));
+    let mut leaves: Vec<(usize, u64)> = Vec::with_capacity(order.len());
+    for (u, _) in &order {
+        let unit = &UNITS[*u];
+        let total = match usage.get(*u) {
+            Some(v) => v,
+            None if *u == unit_by_usage_key("requests").unwrap_or(usize::MAX) => 1,
+            None => infer_missing(*u, usage)?,
+        };
+        let covered: u64 = leaves
+            .iter()
+            .filter(|(d, _)| d != u && is_descendant(unit, &UNITS[*d]))
+            .map(|(_, v)| *v)
+            .sum();
+        let leaf = total
+            .checked_sub(covered)
+            .ok_or(UsageError::Exceeds(unit.usage_key))?;
+        leaves.push((*u, leaf));
+    }
+    let tiered = prices
+        .iter()
+        .any(|(_, p)| matches!(p, PriceValue::Tiered { .. }));
+    let threshold = if tiered {
+        usage.get(idx::INPUT).unwrap_or(0)
+    } else {
+        0
+    };
+    let mut b = Breakdown {
+        input_usd: 0.0,
+        output_usd: 0.0,
+        total_usd: 0.0,
+    };
+    for ((u, price), (_, leaf)) in order.iter().zip(&leaves) {
+        let unit = &UNITS[*u];
+        let usd = unit_price(price, threshold) * (*leaf as f64) / unit.per;
+        b.total_usd += usd;
+        match unit
+            .dims
+            .iter()
+            .find(|(k, _)| *k == "direction")
+            .map(|(_, v)| *v)
+        {
+            Some("input") => b.input_usd += usd,
+            Some("output") => b.output_usd += usd,
+            _ => {}
+        }
+    }
+    Ok(b)
+}
+
+/// A missing figure counts as 0 unless a more specific figure is reported (then it is ambiguous).
+fn infer_missing(u: usize, usage: &Usage) -> Result<u64, UsageError> {
+    let unit = &UNITS[u];
+    let has_descendant = usage
+        .values
+        .iter()
+        .any(|(r, v)| *v > 0 && *r != u && is_descendant(unit, &UNITS[*r]));
+    if has_descendant {
+        Err(UsageError::Missing(unit.usage_key))
+    } else {
+        Ok(0)
+    }
+}
+
+/// The applicable price: a tier's price once the input tokens exceed its start.
+fn unit_price(p: &PriceValue, input_tokens: u64) -> f64 {
+    match p {
+        PriceValue::Flat(f) => *f,
+        PriceValue::Tiered { base, tiers } => tiers
+            .iter()
+            .rev()
+            .find(|t| input_tokens > t.start)
+            .map_or(*base, |t| t.price),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::schema::TierData;
+
+    fn prices(list: &[(&str, PriceValue)]) -> UnitPrices {
+        list.iter()
+            .map(|(k, p)| (unit_by_price_key(k).expect("known key"), p.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn well_known_indexes() {
+        assert_eq!(UNITS[idx::INPUT].usage_key, "input_tokens");
+        assert_eq!(UNITS[idx::OUTPUT].usage_key, "output_tokens");
+        assert_eq!(UNITS[idx::CACHE_READ].usage_key, "cache_read_tokens");
+        assert_eq!(UNITS[idx::CACHE_WRITE].usage_key, "cache_write_tokens");
+        assert_eq!(UNITS[idx::REASONING].usage_key, "output_reasoning_tokens");
+    }
+
+    #[test]
+    fn cached_tokens_are_billed_once() {
+        // gpt-4o-mini: 0.15 in, 0.075 cached, 0.6 out; 103 in (48 cached), 14 out.
+        let p = prices(&[
+            ("input_mtok", PriceValue::Flat(0.15)),
+            ("cache_read_mtok", PriceValue::Flat(0.075)),
+            ("output_mtok", PriceValue::Flat(0.6)),
+        ]);
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 103);
+        u.set(idx::CACHE_READ, 48);
+        u.set(idx::OUTPUT, 14);
+        let b = calc(&p, &u).expect("priceable");
+        let want = (55.0 * 0.15 + 48.0 * 0.075 + 14.0 * 0.6) / 1e6;
+        assert!((b.total_usd - want).abs() < 1e-15, "{b:?}");
+        assert!((b.total_usd - 2.025e-05).abs() < 1e-12);
+    }
+
+    #[test]
+    fn unpriced_cache_stays_in_input_and_reasoning_in_output() {
+        let p = prices(&[
+            ("input_mtok", PriceValue::Flat(1.0)),
+            ("output_mtok", PriceValue::Flat(2.0)),
+        ]);
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 100);
+        u.set(idx::CACHE_READ, 40);
+        u.set(idx::OUTPUT, 10);
+        u.set(idx::REASONING, 6);
+        let b = calc(&p, &u).expect("priceable");
+        assert!((b.total_usd - (100.0 + 20.0) / 1e6).abs() < 1e-15);
+    }
+
+    #[test]
+    fn separate_reasoning_price() {
+        let p = prices(&[
+            ("input_mtok", PriceValue::Flat(1.0)),
+            ("output_mtok", PriceValue::Flat(2.0)),
+            ("output_reasoning_mtok", PriceValue::Flat(5.0)),
+        ]);
+        let mut u = Usage::default();
+        u.set(idx::OUTPUT, 10);
+        u.set(idx::REASONING, 6);
+        let b = calc(&p, &u).expect("priceable");
+        assert!((b.output_usd - (4.0 * 2.0 + 6.0 * 5.0) / 1e6).abs() < 1e-15);
+    }
+
+    #[test]
+    fn tier_applies_to_all_tokens_past_the_threshold() {
+        let tiered = PriceValue::Tiered {
+            base: 5.0,
+            tiers: vec![TierData {
+                start: 200_000,
+                price: 10.0,
+            }],
+        };
+        let p = prices(&[("input_mtok", tiered)]);
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 200_000);
+        assert!((calc(&p, &u).expect("ok").total_usd - 1.0).abs() < 1e-12);
+        u.set(idx::INPUT, 200_001);
+        assert!((calc(&p, &u).expect("ok").total_usd - 2.00001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn more_cached_than_input_is_invalid() {
+        let p = prices(&[
+            ("input_mtok", PriceValue::Flat(1.0)),
+            ("cache_read_mtok", PriceValue::Flat(0.5)),
+        ]);
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 10);
+        u.set(idx::CACHE_READ, 11);
+        assert_eq!(calc(&p, &u), Err(UsageError::Exceeds("input_tokens")));
+    }
+}

@@ -1,0 +1,204 @@
+//! Content policy: what happens to prompt and completion content before it reaches the WAL.
+//!
+//! * `capture = false` (the default): content attributes and content events are removed.
+//! * `capture = true`: they are kept, with every redaction rule applied to their values.
+//! * Either way, secrets (API keys, bearer tokens, `password=...`) are redacted in **every**
+//!   string value (attributes, event attributes, status message): a credential in a trace is
+//!   never useful and is harmful wherever it sits. Personal-data rules (email, card numbers) and
+//!   user rules run on content only, so that identifiers users filter on (`user.id`,
+//!   conversation ids) are stored as sent.
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::logs::v1::LogRecord;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use serde::{Deserialize, Serialize};
+
+use crate::error::PolicyError;
+use crate::redact::{self, RedactRule, UserRedactRule};
+
+/// Content attribute keys (exact).
+pub static CONTENT_KEYS: &[&str] = &[
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "gen_ai.prompt",
+    "gen_ai.completion",
+    "gen_ai.tool.call.arguments",
+    "gen_ai.tool.call.result",
+    "gen_ai.tool.args",
+    "input.value",
+    "output.value",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+    "pydantic_ai.all_messages",
+    "final_result",
+    "function.args",
+    "function.kwargs",
+    "llm.prompts",
+    "gen_ai.content.prompt",
+    "gen_ai.content.completion",
+];
+
+/// Content attribute key prefixes (indexed/flattened message keys).
+pub static CONTENT_PREFIXES: &[&str] = &[
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "llm.prompts.",
+    "embedding.embeddings.",
+    "llm.prompt_template.variables",
+];
+
+/// Content event names (span events or log records): dropped whole when capture is off.
+pub static CONTENT_EVENTS: &[&str] = &[
+    "gen_ai.client.inference.operation.details",
+    "gen_ai.system.message",
+    "gen_ai.user.message",
+    "gen_ai.assistant.message",
+    "gen_ai.tool.message",
+    "gen_ai.choice",
+    "gen_ai.content.prompt",
+    "gen_ai.content.completion",
+];
+
+/// True for a content attribute key.
+pub fn is_content_key(key: &str) -> bool {
+    CONTENT_KEYS.contains(&key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// True for a content event name.
+pub fn is_content_event(name: &str) -> bool {
+    CONTENT_EVENTS.contains(&name)
+}
+
+/// The policy's config (per tenant).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContentPolicyConfig {
+    /// Keep prompt/completion content (redacted). Default false: content is dropped.
+    #[serde(default)]
+    pub capture_content: bool,
+    /// Extra redaction rules, run on content after the built-in ones.
+    #[serde(default)]
+    pub redact: Vec<UserRedactRule>,
+}
+
+/// The compiled policy.
+#[derive(Debug, Clone)]
+pub struct ContentPolicy {
+    /// Keep content (redacted) instead of dropping it.
+    pub capture: bool,
+    /// Built-in rules, then the user's.
+    pub redact: Vec<RedactRule>,
+}
+
+/// What `apply` did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContentStats {
+    /// Attributes removed.
+    pub attributes_dropped: u32,
+    /// Events removed.
+    pub events_dropped: u32,
+    /// Matches replaced by a marker.
+    pub values_redacted: u32,
+}
+
+impl ContentStats {
+    /// True when the span or record changed (it must be re-encoded).
+    pub fn changed(&self) -> bool {
+        self.attributes_dropped + self.events_dropped + self.values_redacted > 0
+    }
+}
+
+impl ContentPolicy {
+    /// Builds a policy; fails on an invalid user regex.
+    pub fn new(capture: bool, user: &[UserRedactRule]) -> Result<Self, PolicyError> {
+        Ok(ContentPolicy {
+            capture,
+            redact: redact::rules(user)?,
+        })
+    }
+
+    /// Builds a policy from its config.
+    pub fn from_config(cfg: &ContentPolicyConfig) -> Result<Self, PolicyError> {
+        Self::new(cfg.capture_content, &cfg.redact)
+    }
+
+    /// Applies the policy to a span in place.
+    pub fn apply(&self, span: &mut Span) -> ContentStats {
+        let mut st = ContentStats::default();
+        self.attributes(&mut span.attributes, false, &mut st);
+        let before = span.events.len();
+        if !self.capture {
+            span.events.retain(|e| !is_content_event(&e.name));
+        }
+        st.events_dropped += (before - span.events.len()) as u32;
+        for ev in &mut span.events {
+            let content = is_content_event(&ev.name);
+            self.attributes(&mut ev.attributes, content, &mut st);
+        }
+        if let Some(status) = span.status.as_mut() {
+            if let Some((text, n)) = redact::redact(&status.message, &self.redact, false) {
+                status.message = text;
+                st.values_redacted += n;
+            }
+        }
+        st
+    }
+
+    /// Applies the policy to a log record (`gen_ai.client.inference.operation.details` and the
+    /// deprecated per-message events carry content in attributes and body).
+    pub fn apply_log(&self, rec: &mut LogRecord) -> ContentStats {
+        let mut st = ContentStats::default();
+        let content_event = is_content_event(&rec.event_name);
+        if content_event && !self.capture {
+            if rec.body.take().is_some_and(|b| b.value.is_some()) {
+                st.attributes_dropped += 1;
+            }
+        } else if let Some(body) = rec.body.as_mut() {
+            st.values_redacted += self.value(body, content_event);
+        }
+        self.attributes(&mut rec.attributes, content_event, &mut st);
+        st
+    }
+
+    /// Drops or redacts content keys; redacts secrets in the others. `all_content` treats every
+    /// attribute as content (inside a content event).
+    fn attributes(&self, attrs: &mut Vec<KeyValue>, all_content: bool, st: &mut ContentStats) {
+        if !self.capture {
+            let before = attrs.len();
+            attrs.retain(|kv| !is_content_key(&kv.key));
+            st.attributes_dropped += (before - attrs.len()) as u32;
+        }
+        for kv in attrs.iter_mut() {
+            let content = all_content || is_content_key(&kv.key);
+            if let Some(v) = kv.value.as_mut() {
+                st.values_redacted += self.value(v, content);
+            }
+        }
+    }
+
+    fn value(&self, v: &mut AnyValue, content: bool) -> u32 {
+        match v.value.as_mut() {
+            Some(Value::StringValue(s)) => match redact::redact(s, &self.redact, content) {
+                Some((text, n)) => {
+                    *s = text;
+                    n
+                }
+                None => 0,
+            },
+            Some(Value::ArrayValue(a)) => a.values.iter_mut().map(|x| self.value(x, content)).sum(),
+            Some(Value::KvlistValue(l)) => l
+                .values
+                .iter_mut()
+                .filter_map(|kv| kv.value.as_mut())
+                .map(|x| self.value(x, content))
+                .sum(),
+            _ => 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

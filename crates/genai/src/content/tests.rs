@@ -1,0 +1,129 @@
+//! Content policy on hand-made spans (corpus payloads are covered in tests/corpus.rs).
+
+use super::*;
+use opentelemetry_proto::tonic::trace::v1::span::Event;
+use opentelemetry_proto::tonic::trace::v1::{Status, status::StatusCode};
+
+fn kv(k: &str, v: &str) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue {
+            value: Some(Value::StringValue(v.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+fn span() -> Span {
+    Span {
+        attributes: vec![
+            kv("gen_ai.request.model", "gpt-4o-mini"),
+            kv(
+                "gen_ai.input.messages",
+                r#"[{"role":"user","parts":[{"type":"text","content":"mail me at bob@example.com"}]}]"#,
+            ),
+            kv(
+                "llm.input_messages.0.message.content",
+                "card 4111 1111 1111 1111",
+            ),
+            kv("user.id", "bob@example.com"),
+            kv(
+                "http.request.header.authorization",
+                "Bearer abcdefghijklmnopqrstuvwxyz",
+            ),
+        ],
+        events: vec![
+            Event {
+                name: "gen_ai.user.message".into(),
+                attributes: vec![kv("content", "hi")],
+                ..Default::default()
+            },
+            Event {
+                name: "exception".into(),
+                attributes: vec![kv(
+                    "exception.message",
+                    "bad key sk-ABCDEFGHIJKLMNOPQRSTUVWX",
+                )],
+                ..Default::default()
+            },
+        ],
+        status: Some(Status {
+            code: StatusCode::Error as i32,
+            message: "401 for key sk-ABCDEFGHIJKLMNOPQRSTUVWX".into(),
+        }),
+        ..Default::default()
+    }
+}
+
+fn get<'a>(s: &'a Span, k: &str) -> Option<&'a str> {
+    s.attributes.iter().find(|kv| kv.key == k).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        }
+    })
+}
+
+#[test]
+fn capture_off_drops_content_and_redacts_secrets() {
+    let policy = ContentPolicy::new(false, &[]).expect("valid");
+    let mut s = span();
+    let st = policy.apply(&mut s);
+    assert!(st.changed());
+    assert_eq!(st.attributes_dropped, 2);
+    assert_eq!(st.events_dropped, 1);
+    assert!(get(&s, "gen_ai.input.messages").is_none());
+    assert_eq!(
+        get(&s, "user.id"),
+        Some("bob@example.com"),
+        "identifiers are not content"
+    );
+    assert_eq!(
+        get(&s, "http.request.header.authorization"),
+        Some("[REDACTED:bearer_token]")
+    );
+    assert_eq!(s.events.len(), 1);
+    assert!(
+        s.status
+            .as_ref()
+            .is_some_and(|st| st.message == "401 for key [REDACTED:api_key]")
+    );
+}
+
+#[test]
+fn capture_on_redacts_content() {
+    let policy = ContentPolicy::new(true, &[]).expect("valid");
+    let mut s = span();
+    let st = policy.apply(&mut s);
+    assert_eq!(st.attributes_dropped, 0);
+    assert!(
+        get(&s, "gen_ai.input.messages")
+            .is_some_and(|v| v.contains("[REDACTED:email]") && !v.contains("bob@"))
+    );
+    assert_eq!(
+        get(&s, "llm.input_messages.0.message.content"),
+        Some("card [REDACTED:card]")
+    );
+    assert_eq!(s.events.len(), 2);
+}
+
+#[test]
+fn plain_span_is_unchanged() {
+    let policy = ContentPolicy::new(false, &[]).expect("valid");
+    let mut s = Span {
+        attributes: vec![kv("http.method", "GET")],
+        ..Default::default()
+    };
+    let before = s.clone();
+    assert!(!policy.apply(&mut s).changed());
+    assert_eq!(s, before);
+}
+
+#[test]
+fn bad_user_rule_is_an_error() {
+    let rules = [UserRedactRule {
+        name: "x".into(),
+        pattern: "(".into(),
+    }];
+    assert!(ContentPolicy::new(true, &rules).is_err());
+}

@@ -1,0 +1,476 @@
+//! `normalize`: one span in any supported dialect → its canonical GenAI fields.
+//!
+//! Cheap by construction: each attribute key is looked up once in the prebuilt key map of
+//! `rules.rs` (no scan of the rule table), and nothing is allocated for a span without GenAI keys.
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
+
+use crate::attr;
+use crate::canonical::{Canonical, Cost, CostSource, Operation};
+use crate::rules::{
+    BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, Rule, event_meaning,
+};
+
+/// Rank added to keys read from span events (a last streaming chunk carrying usage).
+const EVENT_RANK: u8 = 10;
+/// Rank added to keys read from the resource (service-wide defaults).
+const RESOURCE_RANK: u8 = 20;
+/// Rank of the first-chunk time derived from chunk events.
+const FIRST_CHUNK_EVENT_RANK: u8 = 2;
+/// Rank of an error class read from an `exception` event.
+const EXCEPTION_EVENT_RANK: u8 = 2;
+
+/// Maps one span to its canonical GenAI fields. `scope` is accepted for dialects that can only be
+/// told apart by their instrumentation scope; none of the supported ones needs it today.
+pub fn normalize(
+    resource: Option<&Resource>,
+    scope: Option<&InstrumentationScope>,
+    span: &Span,
+) -> Canonical {
+    let _ = scope;
+    let mut b = Builder::new();
+    for kv in &span.attributes {
+        b.apply_kv(kv, 0, |_| true);
+    }
+    // Reverse order: with equal ranks the first write wins, so the last event's usage is kept.
+    for ev in span.events.iter().rev() {
+        match event_meaning(&ev.name) {
+            Some(EventMeaning::FirstChunk) => {
+                b.first_chunk(span.start_time_unix_nano, ev.time_unix_nano)
+            }
+            Some(EventMeaning::Exception) if is_error(span) => b.exception(&ev.attributes),
+            _ => {}
+        }
+        for kv in &ev.attributes {
+            b.apply_kv(kv, EVENT_RANK, is_usage_field);
+        }
+    }
+    if let Some(resource) = resource {
+        for kv in &resource.attributes {
+            b.apply_kv(kv, RESOURCE_RANK, is_context_field);
+        }
+    }
+    if is_error(span) && b.out.error_type.is_none() {
+        b.out.error_type = Some(error_from_status(span));
+    }
+    b.out
+}
+
+fn is_error(span: &Span) -> bool {
+    span.status
+        .as_ref()
+        .is_some_and(|s| s.code == StatusCode::Error as i32)
+}
+
+fn is_usage_field(f: Field) -> bool {
+    matches!(
+        f,
+        Field::InputTokens
+            | Field::OutputTokens
+            | Field::CacheReadTokens
+            | Field::CacheWriteTokens
+            | Field::ReasoningTokens
+            | Field::ResponseModel
+            | Field::FinishReasons
+    )
+}
+
+fn is_context_field(f: Field) -> bool {
+    matches!(
+        f,
+        Field::Provider | Field::ConversationId | Field::UserId | Field::AgentName
+    )
+}
+
+/// An error class from the status description (`InternalServerError: Error code: 500 …`), or
+/// `_OTHER` (the OTel GenAI fallback) when the description does not start with a class name.
+fn error_from_status(span: &Span) -> String {
+    let msg = span
+        .status
+        .as_ref()
+        .map(|s| s.message.as_str())
+        .unwrap_or("");
+    let head = msg.split(':').next().unwrap_or("").trim();
+    let looks_like_class = !head.is_empty()
+        && head.len() <= 128
+        && head
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && head
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_lowercase());
+    if looks_like_class && msg.contains(':') {
+        head.to_string()
+    } else {
+        "_OTHER".to_string()
+    }
+}
+
+struct Builder {
+    out: Canonical,
+    ranks: [u8; FIELD_COUNT],
+}
+
+impl Builder {
+    fn new() -> Self {
+        Builder {
+            out: Canonical::default(),
+            ranks: [u8::MAX; FIELD_COUNT],
+        }
+    }
+
+    fn apply_kv(&mut self, kv: &KeyValue, offset: u8, allow: impl Fn(Field) -> bool) {
+        let Some(rules) = BY_KEY.get(kv.key.as_str()) else {
+            return;
+        };
+        let Some(value) = kv.value.as_ref() else {
+            return;
+        };
+        for rule in rules {
+            if allow(rule.field) {
+                self.apply(rule, value, rule.rank.saturating_add(offset));
+            }
+        }
+    }
+
+    fn apply(&mut self, rule: &Rule, v: &AnyValue, rank: u8) {
+        let slot = rule.field.index();
+        if rank >= self.ranks[slot] {
+            return;
+        }
+        if self.set(rule, v) {
+            self.ranks[slot] = rank;
+        }
+    }
+
+    /// Converts and stores; false when the value does not convert (the field stays open).
+    fn set(&mut self, rule: &Rule, v: &AnyValue) -> bool {
+        let o = &mut self.out;
+        match rule.conv {
+            Conv::Text => {
+                let Some(s) = attr::as_str(v) else {
+                    return false;
+                };
+                let s = Some(s.to_string());
+                match rule.field {
+                    Field::Provider => o.provider = s,
+                    Field::RequestModel => o.request_model = s,
+                    Field::ResponseModel => o.response_model = s,
+                    Field::AgentName => o.agent_name = s,
+                    Field::AgentId => o.agent_id = s,
+                    Field::ToolName => o.tool_name = s,
+                    Field::ToolCallId => o.tool_call_id = s,
+                    Field::ConversationId => o.conversation_id = s,
+                    Field::UserId => o.user_id = s,
+                    _ => return false,
+                }
+            }
+            Conv::OperationName => {
+                let Some(s) = attr::as_str(v) else {
+                    return false;
+                };
+                o.operation = Some(Operation::parse(s));
+            }
+            Conv::OpenInferenceKind => {
+                let Some(s) = attr::as_str(v) else {
+                    return false;
+                };
+                let Some(op) = openinference_kind(s) else {
+                    return false;
+                };
+                o.operation = Some(op);
+            }
+            Conv::Implies(ImpliedOp::InvokeAgent) => {
+                if attr::as_str(v).is_none() {
+                    return false;
+                }
+                o.operation = Some(Operation::InvokeAgent);
+            }
+            Conv::Count => {
+                let Some(n) = attr::as_count(v) else {
+                    return false;
+                };
+                let n = Some(n);
+                match rule.field {
+                    Field::InputTokens => o.input_tokens = n,
+                    Field::OutputTokens => o.output_tokens = n,
+                    Field::CacheReadTokens => o.cache_read_tokens = n,
+                    Field::CacheWriteTokens => o.cache_write_tokens = n,
+                    Field::ReasoningTokens => o.reasoning_tokens = n,
+                    _ => return false,
+                }
+            }
+            Conv::SecondsToNanos => {
+                let Some(s) = attr::as_f64(v).filter(|s| *s >= 0.0) else {
+                    return false;
+                };
+                // Bounded below 2^63 ns (~292 years) by the cast's saturation.
+                o.time_to_first_chunk_ns = Some((s * 1e9).round() as u64);
+            }
+            Conv::TextList => {
+                let list = attr::as_str_list(v);
+                if list.is_empty() {
+                    return false;
+                }
+                o.finish_reasons = list;
+            }
+            Conv::ErrorClass => {
+                let Some(s) = attr::as_str(v) else {
+                    return false;
+                };
+                o.error_type = Some(clean_error_class(s));
+            }
+            Conv::Usd => {
+                let Some(usd) = attr::as_f64(v).filter(|u| *u >= 0.0) else {
+                    return false;
+                };
+                o.cost = Some(Cost {
+                    usd,
+                    source: CostSource::Client {
+                        key: rule.key.to_string(),
+                    },
+                });
+            }
+            Conv::JsonModel => {
+                let Some(s) = attr::as_str(v) else {
+                    return false;
+                };
+                let Some(model) = json_model(s) else {
+                    return false;
+                };
+                o.request_model = Some(model);
+            }
+        }
+        true
+    }
+
+    fn first_chunk(&mut self, start: u64, at: u64) {
+        let slot = Field::TimeToFirstChunk.index();
+        if at < start || start == 0 {
+            return;
+        }
+        let ttfc = at - start;
+        // Among chunk events of equal rank keep the earliest one.
+        let better = self.ranks[slot] > FIRST_CHUNK_EVENT_RANK
+            || (self.ranks[slot] == FIRST_CHUNK_EVENT_RANK
+                && self.out.time_to_first_chunk_ns.is_some_and(|t| ttfc < t));
+        if better {
+            self.out.time_to_first_chunk_ns = Some(ttfc);
+            self.ranks[slot] = FIRST_CHUNK_EVENT_RANK;
+        }
+    }
+
+    fn exception(&mut self, attributes: &[KeyValue]) {
+        let slot = Field::ErrorType.index();
+        if self.ranks[slot] <= EXCEPTION_EVENT_RANK {
+            return;
+        }
+        let ty = attributes.iter().find(|kv| kv.key == "exception.type");
+        if let Some(s) = ty.and_then(|kv| kv.value.as_ref()).and_then(attr::as_str) {
+            self.out.error_type = Some(clean_error_class(s));
+            self.ranks[slot] = EXCEPTION_EVENT_RANK;
+        }
+    }
+}
+
+fn openinference_kind(s: &str) -> Option<Operation> {
+    Some(match s.to_ascii_uppercase().as_str() {
+        "LLM" => Operation::Chat,
+        "EMBEDDING" => Operation::Embeddings,
+        "TOOL" => Operation::ExecuteTool,
+        "AGENT" => Operation::InvokeAgent,
+        "CHAIN" => Operation::Workflow,
+        "RETRIEVER" => Operation::Retrieval,
+        "RERANKER" => Operation::Rerank,
+        "" | "UNKNOWN" => return None,
+        _ => Operation::Other(s.to_ascii_lowercase()),
+    })
+}
+
+/// `<class 'openai.RateLimitError'>` (openai_v2's `str()` of the class) → `openai.RateLimitError`.
+fn clean_error_class(s: &str) -> String {
+    let t = s.trim();
+    let inner = t
+        .strip_prefix("<class '")
+        .and_then(|r| r.strip_suffix("'>"))
+        .unwrap_or(t);
+    inner.to_string()
+}
+
+fn json_model(s: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(s).ok()?;
+    let m = v.get("model")?.as_str()?.trim();
+    (!m.is_empty()).then(|| m.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::any_value::Value;
+    use opentelemetry_proto::tonic::trace::v1::Status;
+    use opentelemetry_proto::tonic::trace::v1::span::Event;
+
+    fn kv(k: &str, v: Value) -> KeyValue {
+        KeyValue {
+            key: k.to_string(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+    fn s(v: &str) -> Value {
+        Value::StringValue(v.to_string())
+    }
+
+    #[test]
+    fn plain_span_is_empty() {
+        let span = Span {
+            attributes: vec![kv("http.method", s("GET"))],
+            ..Default::default()
+        };
+        assert!(normalize(None, None, &span).is_empty());
+    }
+
+    #[test]
+    fn current_key_wins_over_older_whatever_the_order() {
+        let span = Span {
+            attributes: vec![
+                kv("gen_ai.system", s("old")),
+                kv("gen_ai.provider.name", s("new")),
+                kv("llm.token_count.prompt", Value::IntValue(7)),
+                kv("gen_ai.usage.input_tokens", Value::IntValue(9)),
+            ],
+            ..Default::default()
+        };
+        let c = normalize(None, None, &span);
+        assert_eq!(c.provider.as_deref(), Some("new"));
+        assert_eq!(c.input_tokens, Some(9));
+    }
+
+    #[test]
+    fn hand_instrumented_style() {
+        let span = Span {
+            attributes: vec![
+                kv("llm.model", s("gpt-4o-mini")),
+                kv("llm.provider", s("openai")),
+                kv("llm.tokens.input", Value::IntValue(12)),
+                kv("llm.tokens.output", Value::IntValue(3)),
+                kv("cost.usd", Value::DoubleValue(0.5)),
+            ],
+            ..Default::default()
+        };
+        let c = normalize(None, None, &span);
+        assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!((c.input_tokens, c.output_tokens), (Some(12), Some(3)));
+        let cost = c.cost.expect("client cost");
+        assert_eq!(cost.usd, 0.5);
+        assert_eq!(
+            cost.source,
+            CostSource::Client {
+                key: "cost.usd".into()
+            }
+        );
+    }
+
+    #[test]
+    fn usage_in_last_chunk_event_fills_missing_span_usage() {
+        let span = Span {
+            start_time_unix_nano: 1_000,
+            attributes: vec![kv("gen_ai.operation.name", s("chat"))],
+            events: vec![
+                Event {
+                    name: "gen_ai.content.completion.chunk".into(),
+                    time_unix_nano: 1_500,
+                    ..Default::default()
+                },
+                Event {
+                    name: "gen_ai.content.completion.chunk".into(),
+                    time_unix_nano: 1_900,
+                    ..Default::default()
+                },
+                Event {
+                    name: "chunk".into(),
+                    time_unix_nano: 2_000,
+                    attributes: vec![kv("gen_ai.usage.input_tokens", Value::IntValue(5))],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let c = normalize(None, None, &span);
+        assert_eq!(c.input_tokens, Some(5));
+        assert_eq!(c.time_to_first_chunk_ns, Some(500));
+    }
+
+    #[test]
+    fn error_type_from_attribute_then_exception_then_status() {
+        let err = Some(Status {
+            code: StatusCode::Error as i32,
+            message: "InternalServerError: boom".into(),
+        });
+        let exc = Event {
+            name: "exception".into(),
+            attributes: vec![kv("exception.type", s("openai.InternalServerError"))],
+            ..Default::default()
+        };
+        let with_attr = Span {
+            status: err.clone(),
+            attributes: vec![kv("error.type", s("<class 'openai.RateLimitError'>"))],
+            events: vec![exc.clone()],
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize(None, None, &with_attr).error_type.as_deref(),
+            Some("openai.RateLimitError")
+        );
+        let with_event = Span {
+            status: err.clone(),
+            events: vec![exc],
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize(None, None, &with_event).error_type.as_deref(),
+            Some("openai.InternalServerError")
+        );
+        let status_only = Span {
+            status: err,
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize(None, None, &status_only).error_type.as_deref(),
+            Some("InternalServerError")
+        );
+        let empty = Span {
+            status: Some(Status {
+                code: StatusCode::Error as i32,
+                message: String::new(),
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            normalize(None, None, &empty).error_type.as_deref(),
+            Some("_OTHER")
+        );
+    }
+
+    #[test]
+    fn openinference_request_model_from_invocation_parameters() {
+        let span = Span {
+            attributes: vec![
+                kv("openinference.span.kind", s("LLM")),
+                kv(
+                    "llm.invocation_parameters",
+                    s(r#"{"model": "gpt-4o-mini", "temperature": 0.0}"#),
+                ),
+                kv("llm.model_name", s("gpt-4o-mini-2024-07-18")),
+            ],
+            ..Default::default()
+        };
+        let c = normalize(None, None, &span);
+        assert_eq!(c.operation, Some(Operation::Chat));
+        assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
+        assert_eq!(c.response_model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+    }
+}

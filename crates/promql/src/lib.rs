@@ -1,0 +1,34 @@
+//! PromQL for Sextant: the query stage of the metrics flow.
+//!
+//! ```text
+//!  query text ──parse──▶ AST ──Engine::eval_*──▶ Value (scalar | string | vector | matrix)
+//!                                   │
+//!                                   ▼
+//!                             SeriesSource::select (store, or MemSource)
+//! ```
+//!
+//! Evaluation follows Prometheus 3.x: left-open windows, a 5-minute lookback, staleness markers,
+//! `@`/`offset`, subqueries, and delayed `__name__` removal. Every node is evaluated once over
+//! all steps of a query, so a range query reads each series once and slides windows over it
+//! with binary search instead of re-selecting per step.
+
+mod aggregate;
+mod binary;
+mod engine;
+mod error;
+mod eval;
+mod format;
+mod functions;
+mod histogram;
+mod labels;
+mod labels_fn;
+mod range_funcs;
+mod source;
+mod value;
+
+pub use engine::{parse, Engine, EngineOptions};
+pub use error::{Error, Result};
+pub use format::format_query;
+pub use labels::{Labels, MatchOp, Matcher, METRIC_NAME};
+pub use source::{is_stale, stale_nan, MemSource, Series, SeriesSource, STALE_NAN_BITS};
+pub use value::{QueryResult, RangeSeries, Sample, Value};

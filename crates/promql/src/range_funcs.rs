@@ -1,0 +1,266 @@
+//! Functions over range vectors (`rate`, `*_over_time`, `deriv`, ...), applied to one series'
+//! samples inside one window.
+
+use crate::aggregate::{kahan_inc, quantile};
+use crate::error::{Error, Result};
+
+/// The samples of one series in one window `(start, end]`.
+pub(crate) struct Window<'a> {
+    pub pts: &'a [(i64, f64)],
+    /// The evaluation time of the step.
+    pub ts: i64,
+    pub start: i64,
+    pub end: i64,
+    pub range_ms: i64,
+}
+
+/// Whether `name` takes a range vector.
+pub(crate) fn is_range_function(name: &str) -> bool {
+    matches!(
+        name,
+        "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "predict_linear" | "resets" | "changes"
+            | "avg_over_time" | "sum_over_time" | "count_over_time" | "min_over_time" | "max_over_time"
+            | "last_over_time" | "first_over_time" | "present_over_time" | "quantile_over_time"
+            | "stddev_over_time" | "stdvar_over_time" | "mad_over_time" | "ts_of_max_over_time"
+            | "ts_of_min_over_time" | "ts_of_first_over_time" | "ts_of_last_over_time"
+            | "double_exponential_smoothing" | "absent_over_time"
+    )
+}
+
+/// Applies range function `name`; `params` are its scalar arguments at this step.
+pub(crate) fn apply(name: &str, w: &Window, params: &[f64]) -> Result<Option<f64>> {
+    let pts = w.pts;
+    let (Some(first), Some(last)) = (pts.first(), pts.last()) else { return Ok(None) };
+    let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
+    let v = match name {
+        "rate" => return Ok(extrapolated_rate(w, true, true)),
+        "increase" => return Ok(extrapolated_rate(w, true, false)),
+        "delta" => return Ok(extrapolated_rate(w, false, false)),
+        "irate" => return Ok(instant_value(pts, true)),
+        "idelta" => return Ok(instant_value(pts, false)),
+        "deriv" if pts.len() < 2 => return Ok(None),
+        "deriv" => linear_regression(pts, first.0).0,
+        "predict_linear" if pts.len() < 2 => return Ok(None),
+        "predict_linear" => {
+            let (slope, intercept) = linear_regression(pts, w.ts);
+            slope * p(0) + intercept
+        }
+        "resets" => pts.windows(2).filter(|x| x[1].1 < x[0].1).count() as f64,
+        "changes" => pts.windows(2).filter(|x| x[1].1 != x[0].1 && !(x[1].1.is_nan() && x[0].1.is_nan())).count() as f64,
+        "avg_over_time" => avg(pts),
+        "sum_over_time" => {
+            let (s, c) = pts.iter().fold((0.0, 0.0), |(s, c), x| kahan_inc(x.1, s, c));
+            s + c
+        }
+        "count_over_time" => pts.len() as f64,
+        "min_over_time" => compare(pts, |cur, m| cur < m || m.is_nan()).1,
+        "max_over_time" => compare(pts, |cur, m| cur > m || m.is_nan()).1,
+        "ts_of_min_over_time" => compare(pts, |cur, m| cur <= m || m.is_nan()).0 as f64 / 1000.0,
+        "ts_of_max_over_time" => compare(pts, |cur, m| cur >= m || m.is_nan()).0 as f64 / 1000.0,
+        "last_over_time" => last.1,
+        "first_over_time" => first.1,
+        "ts_of_last_over_time" => last.0 as f64 / 1000.0,
+        "ts_of_first_over_time" => first.0 as f64 / 1000.0,
+        "present_over_time" | "absent_over_time" => 1.0,
+        "quantile_over_time" => quantile(p(0), &mut pts.iter().map(|x| x.1).collect::<Vec<_>>()),
+        "stdvar_over_time" => variance(pts),
+        "stddev_over_time" => variance(pts).sqrt(),
+        "mad_over_time" => {
+            if pts.iter().any(|x| x.1.is_nan()) {
+                f64::NAN
+            } else {
+                let mut vals: Vec<f64> = pts.iter().map(|x| x.1).collect();
+                let median = quantile(0.5, &mut vals);
+                let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+                quantile(0.5, &mut dev)
+            }
+        }
+        "double_exponential_smoothing" => return double_exp_smoothing(pts, p(0), p(1)),
+        _ => return Err(Error::BadData(format!("unknown range function {name}"))),
+    };
+    Ok(Some(v))
+}
+
+fn compare(pts: &[(i64, f64)], better: impl Fn(f64, f64) -> bool) -> (i64, f64) {
+    let mut best = pts[0];
+    for &x in pts {
+        if better(x.1, best.1) {
+            best = x;
+        }
+    }
+    best
+}
+
+fn avg(pts: &[(i64, f64)]) -> f64 {
+    let mut sum = pts[0].1;
+    if pts.len() == 1 {
+        return sum;
+    }
+    let (mut c, mut mean, mut incremental) = (0.0, 0.0, false);
+    for (i, x) in pts.iter().enumerate().skip(1) {
+        let count = (i + 1) as f64;
+        if !incremental {
+            let (ns, nc) = kahan_inc(x.1, sum, c);
+            if !ns.is_infinite() {
+                (sum, c) = (ns, nc);
+                continue;
+            }
+            incremental = true;
+            mean = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (mean, c) = kahan_inc(x.1 / count, q * mean, q * c);
+    }
+    if incremental {
+        mean + c
+    } else {
+        let n = pts.len() as f64;
+        sum / n + c / n
+    }
+}
+
+fn variance(pts: &[(i64, f64)]) -> f64 {
+    let (mut count, mut mean, mut c_mean, mut aux, mut c_aux) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for x in pts {
+        count += 1.0;
+        let delta = x.1 - (mean + c_mean);
+        (mean, c_mean) = kahan_inc(delta / count, mean, c_mean);
+        (aux, c_aux) = kahan_inc(delta * (x.1 - (mean + c_mean)), aux, c_aux);
+    }
+    (aux + c_aux) / count
+}
+
+/// Prometheus's `extrapolatedRate` for float samples.
+fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
+    let pts = w.pts;
+    if pts.len() < 2 {
+        return None;
+    }
+    let n1 = pts.len() - 1;
+    let (first_t, last_t) = (pts[0].0, pts[n1].0);
+    let mut result = pts[n1].1 - pts[0].1;
+    if is_counter {
+        for x in pts.windows(2) {
+            if x[1].1 < x[0].1 {
+                result += x[0].1;
+            }
+        }
+    }
+    let mut to_start = (first_t - w.start) as f64 / 1000.0;
+    let mut to_end = (w.end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg_between = sampled / n1 as f64;
+    let threshold = avg_between * 1.1;
+    if to_start >= threshold {
+        to_start = avg_between / 2.0;
+    }
+    if is_counter {
+        let mut to_zero = to_start;
+        if result > 0.0 && pts[0].1 >= 0.0 {
+            to_zero = sampled * (pts[0].1 / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg_between / 2.0;
+    }
+    let mut factor = if sampled != 0.0 { (sampled + to_start + to_end) / sampled } else { 1.0 };
+    if is_rate {
+        factor /= w.range_ms as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+fn instant_value(pts: &[(i64, f64)], is_rate: bool) -> Option<f64> {
+    if pts.len() < 2 {
+        return None;
+    }
+    let (a, b) = (pts[pts.len() - 2], pts[pts.len() - 1]);
+    let interval = b.0 - a.0;
+    if interval == 0 {
+        return None;
+    }
+    let mut f = b.1;
+    if !is_rate || b.1 >= a.1 {
+        f = b.1 - a.1;
+    }
+    if is_rate {
+        f /= interval as f64 / 1000.0;
+    }
+    Some(f)
+}
+
+/// Least-squares fit with x in seconds relative to `intercept_t`: `(slope, intercept)`.
+fn linear_regression(pts: &[(i64, f64)], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let init_y = pts[0].1;
+    let mut const_y = true;
+    for (i, &(t, f)) in pts.iter().enumerate() {
+        if const_y && i > 0 && f != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (t - intercept_t) as f64 / 1e3;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(f, sy, cy);
+        (sxy, cxy) = kahan_inc(x * f, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    (slope, sy / n - slope * sx / n)
+}
+
+fn double_exp_smoothing(pts: &[(i64, f64)], sf: f64, tf: f64) -> Result<Option<f64>> {
+    if sf <= 0.0 || sf >= 1.0 || sf.is_nan() {
+        return Err(Error::exec(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
+    }
+    if tf <= 0.0 || tf >= 1.0 || tf.is_nan() {
+        return Err(Error::exec(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+    }
+    if pts.len() < 2 {
+        return Ok(None);
+    }
+    let (mut s0, mut s1) = (0.0, pts[0].1);
+    let mut b = pts[1].1 - pts[0].1;
+    for (i, x) in pts.iter().enumerate().skip(1) {
+        let xx = sf * x.1;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        let y = (1.0 - sf) * (s1 + b);
+        (s0, s1) = (s1, xx + y);
+    }
+    Ok(Some(s1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_of_steady_counter() -> Result<()> {
+        let pts: Vec<(i64, f64)> = (1..=5).map(|i| (i * 60_000, i as f64 * 60.0)).collect();
+        let w = Window { pts: &pts, ts: 300_000, start: 0, end: 300_000, range_ms: 300_000 };
+        let r = apply("rate", &w, &[])?.expect("two or more samples give a rate");
+        assert!((r - 1.0).abs() < 1e-9, "{r}");
+        Ok(())
+    }
+
+    #[test]
+    fn irate_handles_reset() {
+        assert_eq!(instant_value(&[(0, 10.0), (1000, 2.0)], true), Some(2.0));
+    }
+}

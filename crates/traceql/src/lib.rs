@@ -1,0 +1,34 @@
+//! TraceQL for Sextant: the query stage of the flow (`store → query → serve`).
+//!
+//! ```text
+//!  text ──lexer──▶ tokens ──parser──▶ ast::Query ──validate──▶ executable query
+//!                                          │
+//!            conditions() ◀────────────────┤  (what a store may push down to prune traces)
+//!                                          ▼
+//!  one trace (&[ResourceSpans]) ──Engine::eval_trace──▶ spansets      (search)
+//!  many traces ──MetricsEvaluator──▶ time series                       (metrics)
+//! ```
+//!
+//! The language follows Tempo's TraceQL (see `../shared/conformance/traceql/README.md`), plus
+//! the extensions listed in `EXTENSIONS.md`.
+
+pub mod ast;
+mod display;
+pub mod error;
+pub mod eval;
+mod lexer;
+mod parser;
+mod validate;
+pub mod walk;
+
+pub use display::format_duration;
+pub use error::{Error, EvalError, ParseError, ValidateError};
+pub use parser::parse_syntax;
+pub use validate::validate;
+
+/// Parses and validates a query: the entry point for anything that will execute it.
+pub fn parse(src: &str) -> Result<ast::Query, Error> {
+    let q = parse_syntax(src)?;
+    validate(&q)?;
+    Ok(q)
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the TraceQL crate, in one binary to keep link time down.
+
+mod conformance;
