@@ -7,6 +7,7 @@
 //! overload is answered the OTLP way (HTTP 429/503 + Retry-After, gRPC UNAVAILABLE).
 
 pub mod decode;
+pub mod enrich;
 pub mod error;
 pub mod grpc;
 pub mod http;
@@ -16,9 +17,10 @@ pub mod validate;
 
 use std::sync::Arc;
 
+pub use enrich::GenAiEnricher;
 pub use error::IngestError;
 pub use metrics::IngestMetrics;
-pub use pipeline::{IngestLimits, Ingestor};
+pub use pipeline::{ContentPolicies, IngestLimits, Ingestor};
 
 /// OTLP over HTTP and gRPC in one router.
 pub fn otlp_router(ingestor: Arc<Ingestor>) -> axum::Router {

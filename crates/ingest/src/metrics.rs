@@ -14,6 +14,10 @@ pub struct IngestMetrics {
     pub spans_accepted: Counter,
     pub spans_rejected: Family<Labels, Counter>,
     pub request_seconds: Histogram,
+    /// Prompt/completion attributes and events dropped by the content policy.
+    pub content_dropped: Counter,
+    /// Secrets and personal data replaced by a marker.
+    pub content_redacted: Counter,
 }
 
 impl Default for IngestMetrics {
@@ -24,6 +28,8 @@ impl Default for IngestMetrics {
             spans_accepted: Counter::default(),
             spans_rejected: Family::default(),
             request_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 18)),
+            content_dropped: Counter::default(),
+            content_redacted: Counter::default(),
         }
     }
 }
@@ -49,6 +55,16 @@ impl IngestMetrics {
             "sextant_spans_rejected",
             "Spans refused, by reason",
             self.spans_rejected.clone(),
+        );
+        r.register(
+            "sextant_content_dropped",
+            "Prompt and completion attributes and events dropped before storage (content capture off)",
+            self.content_dropped.clone(),
+        );
+        r.register(
+            "sextant_content_redacted",
+            "Values redacted before storage (secrets, emails, card numbers, user rules)",
+            self.content_redacted.clone(),
         );
         r.register_with_unit(
             "sextant_ingest_request_duration",

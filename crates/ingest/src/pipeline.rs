@@ -1,12 +1,14 @@
 //! The transport-independent ingest path: decode, validate, encode for the WAL, build the
 //! columnar batch (off the async executor), then hand both to the store and wait for the fsync.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
+use sextant_genai::{ContentPolicy, ContentStats};
 use sextant_store::{SpanBatchBuilder, SpanEnricher, Store};
 use tokio::sync::Semaphore;
 
@@ -57,6 +59,7 @@ impl TraceExport {
 pub struct Ingestor {
     store: Arc<Store>,
     enricher: Arc<dyn SpanEnricher>,
+    content: Arc<ContentPolicies>,
     limits: IngestLimits,
     metrics: IngestMetrics,
     /// One permit per KiB of decoded data in flight.
@@ -69,12 +72,14 @@ struct Prepared {
     batch: arrow_array::RecordBatch,
     spans: usize,
     rejected: Rejections,
+    content: ContentStats,
 }
 
 impl Ingestor {
     pub fn new(
         store: Arc<Store>,
         enricher: Arc<dyn SpanEnricher>,
+        content: ContentPolicies,
         limits: IngestLimits,
         metrics: IngestMetrics,
     ) -> Self {
@@ -82,6 +87,7 @@ impl Ingestor {
         Self {
             store,
             enricher,
+            content: Arc::new(content),
             limits,
             metrics,
             inflight: Semaphore::new(permits),
@@ -116,17 +122,30 @@ impl Ingestor {
         .map_err(|_| IngestError::Busy)?;
         let t0 = Instant::now();
         let enricher = self.enricher.clone();
-        let prepared = tokio::task::spawn_blocking(move || prepare(export, enricher.as_ref()))
-            .await
-            .map_err(|e| IngestError::Malformed {
-                format: "otlp",
-                reason: format!("decoder failed: {e}"),
-            })??;
+        let content = self.content.clone();
+        let tenant_name = tenant.to_owned();
+        let prepared = tokio::task::spawn_blocking(move || {
+            prepare(export, enricher.as_ref(), content.for_tenant(&tenant_name))
+        })
+        .await
+        .map_err(|e| IngestError::Malformed {
+            format: "otlp",
+            reason: format!("decoder failed: {e}"),
+        })??;
         self.metrics
             .spans_received
             .inc_by((prepared.spans + prepared.rejected.spans as usize) as u64);
         self.metrics
             .rejected("invalid", prepared.rejected.spans as u64);
+        self.metrics
+            .content_dropped
+            .inc_by(prepared.content.attributes_dropped as u64);
+        self.metrics
+            .content_dropped
+            .inc_by(prepared.content.events_dropped as u64);
+        self.metrics
+            .content_redacted
+            .inc_by(prepared.content.values_redacted as u64);
         if prepared.spans > 0
             && let Err(e) = self
                 .store
@@ -145,7 +164,11 @@ impl Ingestor {
     }
 }
 
-fn prepare(export: TraceExport, enricher: &dyn SpanEnricher) -> Result<Prepared, IngestError> {
+fn prepare(
+    export: TraceExport,
+    enricher: &dyn SpanEnricher,
+    policy: &ContentPolicy,
+) -> Result<Prepared, IngestError> {
     let (mut req, original) = match export {
         TraceExport::Body(body, format) => {
             let req = decode_traces(&body, format)?;
@@ -155,9 +178,11 @@ fn prepare(export: TraceExport, enricher: &dyn SpanEnricher) -> Result<Prepared,
     };
     let rejected = validate(&mut req);
     let spans = span_count(&req);
-    // The client's own protobuf bytes go to the WAL unless validation changed the request.
+    let content = apply_content_policy(policy, &mut req);
+    // The client's own protobuf bytes go to the WAL unless validation or the content policy
+    // changed the request.
     let wal_body = match original {
-        Some(body) if rejected.spans == 0 => body,
+        Some(body) if rejected.spans == 0 && !content.changed() => body,
         _ => Bytes::from(req.encode_to_vec()),
     };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
@@ -176,5 +201,39 @@ fn prepare(export: TraceExport, enricher: &dyn SpanEnricher) -> Result<Prepared,
         batch,
         spans,
         rejected,
+        content,
     })
+}
+
+/// Drops (or redacts) prompt and completion content in every span, before anything is stored.
+fn apply_content_policy(
+    policy: &ContentPolicy,
+    req: &mut ExportTraceServiceRequest,
+) -> ContentStats {
+    let mut total = ContentStats::default();
+    for span in req
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| rs.scope_spans.iter_mut())
+        .flat_map(|ss| ss.spans.iter_mut())
+    {
+        let st = policy.apply(span);
+        total.attributes_dropped += st.attributes_dropped;
+        total.events_dropped += st.events_dropped;
+        total.values_redacted += st.values_redacted;
+    }
+    total
+}
+
+/// The content policy of each tenant: a default, and tenants that configure their own.
+#[derive(Debug, Clone)]
+pub struct ContentPolicies {
+    pub default: ContentPolicy,
+    pub tenants: HashMap<String, ContentPolicy>,
+}
+
+impl ContentPolicies {
+    pub fn for_tenant(&self, tenant: &str) -> &ContentPolicy {
+        self.tenants.get(tenant).unwrap_or(&self.default)
+    }
 }

@@ -20,7 +20,28 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub ingest: IngestConfig,
+    pub genai: GenAiConfig,
     pub log: LogConfig,
+}
+
+/// GenAI semantics: prompt content policy, redaction, price overrides.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenAiConfig {
+    /// Keep prompt and completion content (redacted) instead of dropping it before storage.
+    pub capture_content: bool,
+    /// Extra redaction rules, run after the built-in ones.
+    pub redact: Vec<sextant_genai::redact::UserRedactRule>,
+    /// Prices that take precedence over the embedded catalog.
+    pub prices: Vec<sextant_genai::PriceOverride>,
+    /// Tenants whose content policy differs from the default.
+    pub tenants: std::collections::BTreeMap<String, TenantGenAiConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TenantGenAiConfig {
+    pub capture_content: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -221,6 +242,8 @@ impl Config {
         if s.compaction.min_blocks < 2 {
             bail!("storage.compaction.min_blocks must be at least 2");
         }
+        self.content_policies()?;
+        self.price_catalog()?;
         if self.ingest.max_decompressed_bytes < self.ingest.max_request_bytes {
             tracing::warn!(
                 "ingest.max_decompressed_bytes is below ingest.max_request_bytes: large uncompressed requests will be refused"
@@ -252,6 +275,32 @@ impl Config {
                 interval: secs(s.retention.interval_secs),
             },
         }
+    }
+
+    /// The content policy of each tenant; fails on an invalid redaction regex.
+    pub fn content_policies(&self) -> Result<sextant_ingest::ContentPolicies> {
+        let g = &self.genai;
+        let policy = |capture: bool| {
+            sextant_genai::ContentPolicy::new(capture, &g.redact)
+                .context("invalid [[genai.redact]] rule")
+        };
+        let mut tenants = std::collections::HashMap::new();
+        for (name, t) in &g.tenants {
+            sextant_store::tenant::validate_tenant(name)
+                .with_context(|| format!("[genai.tenants.{name}]"))?;
+            tenants.insert(name.clone(), policy(t.capture_content)?);
+        }
+        Ok(sextant_ingest::ContentPolicies {
+            default: policy(g.capture_content)?,
+            tenants,
+        })
+    }
+
+    /// The embedded price catalog with the config's overrides.
+    pub fn price_catalog(&self) -> Result<sextant_genai::Catalog> {
+        sextant_genai::Catalog::embedded()
+            .with_overrides(self.genai.prices.clone())
+            .context("invalid [[genai.prices]] entry")
     }
 
     pub fn ingest_limits(&self) -> sextant_ingest::IngestLimits {

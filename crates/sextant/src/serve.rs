@@ -7,9 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
 use prometheus_client::registry::Registry;
+use sextant_ingest::GenAiEnricher;
 use sextant_ingest::{IngestMetrics, Ingestor};
 use sextant_server::{AppState, QueryMetrics};
-use sextant_store::{NoEnrichment, SpanEnricher, Store, StoreMetrics};
+use sextant_store::{SpanEnricher, Store, StoreMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -26,7 +27,8 @@ pub async fn run(config: Config) -> Result<()> {
 
     let store_config = config.store_config();
     let data_dir = store_config.data_dir.clone();
-    let enricher: Arc<dyn SpanEnricher> = Arc::new(NoEnrichment);
+    let catalog = Arc::new(config.price_catalog()?);
+    let enricher: Arc<dyn SpanEnricher> = Arc::new(GenAiEnricher::new(catalog.clone()));
     let e = enricher.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics, e))
         .await?
@@ -35,6 +37,7 @@ pub async fn run(config: Config) -> Result<()> {
     let ingestor = Arc::new(Ingestor::new(
         store.clone(),
         enricher,
+        config.content_policies()?,
         config.ingest_limits(),
         ingest_metrics,
     ));

@@ -29,9 +29,19 @@ pub struct Expect {
 #[derive(Debug)]
 pub enum Cmd {
     /// Samples to add: labels and `(t ms, value)`; native-histogram values are skipped.
-    Load { series: Vec<(Labels, Vec<(i64, f64)>)> },
+    Load {
+        series: Vec<(Labels, Vec<(i64, f64)>)>,
+    },
     Clear,
-    Eval { line: usize, query: String, start: i64, end: i64, step: i64, instant: bool, expect: Expect },
+    Eval {
+        line: usize,
+        query: String,
+        start: i64,
+        end: i64,
+        step: i64,
+        instant: bool,
+        expect: Expect,
+    },
 }
 
 /// Parses a Prometheus duration (`1h30m`, `10s`, `0`, `-5m`) to milliseconds.
@@ -101,7 +111,9 @@ fn split_series(line: &str) -> (&str, &str) {
                     return (&line[..=i], line[i + 1..].trim());
                 }
             }
-            c if c.is_whitespace() && !in_quote && depth == 0 => return (&line[..i], line[i..].trim()),
+            c if c.is_whitespace() && !in_quote && depth == 0 => {
+                return (&line[..i], line[i..].trim());
+            }
             _ => {}
         }
     }
@@ -117,8 +129,12 @@ pub fn selector_labels(sel: &str) -> Result<Labels, String> {
     let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
         return Err(format!("not a series selector: {sel}"));
     };
-    let mut pairs: Vec<(String, String)> =
-        vs.matchers.matchers.iter().map(|m| (m.name.clone(), m.value.clone())).collect();
+    let mut pairs: Vec<(String, String)> = vs
+        .matchers
+        .matchers
+        .iter()
+        .map(|m| (m.name.clone(), m.value.clone()))
+        .collect();
     if let Some(n) = vs.name {
         pairs.push(("__name__".into(), n));
     }
@@ -169,7 +185,9 @@ fn expand(tok: &str, out: &mut Vec<Option<f64>>) -> Result<(), String> {
         return Ok(());
     }
     let x = tok.rfind('x').ok_or(format!("bad token {tok}"))?;
-    let times: i64 = tok[x + 1..].parse().map_err(|_| format!("bad token {tok}"))?;
+    let times: i64 = tok[x + 1..]
+        .parse()
+        .map_err(|_| format!("bad token {tok}"))?;
     let head = &tok[..x];
     let bytes = head.as_bytes();
     let split = (1..bytes.len())
@@ -241,7 +259,11 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
         .lines()
         .map(|l| {
             let t = l.trim();
-            if t.starts_with('#') { String::new() } else { t.to_string() }
+            if t.starts_with('#') {
+                String::new()
+            } else {
+                t.to_string()
+            }
         })
         .collect();
     let mut cmds = Vec::new();
@@ -263,8 +285,11 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
                 let labels = selector_labels(sel)?;
                 let mut hist = false;
                 let vs = values(vals, &mut hist)?;
-                let samples =
-                    vs.iter().enumerate().filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v))).collect();
+                let samples = vs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v)))
+                    .collect();
                 series.push((labels, samples));
                 i += 1;
             }
@@ -296,13 +321,19 @@ fn parse_eval(lines: &[String], at: usize, line_no: usize) -> Result<(Cmd, usize
     let rest = rest.trim();
     let (query, start, end, step, instant);
     if let Some(r) = rest.strip_prefix("instant") {
-        let r = r.trim().strip_prefix("at").ok_or("instant without at")?.trim();
+        let r = r
+            .trim()
+            .strip_prefix("at")
+            .ok_or("instant without at")?
+            .trim();
         let (t, q) = r.split_once(char::is_whitespace).ok_or("bad instant")?;
         let t = duration_ms(t).ok_or(format!("bad time {t}"))?;
         (query, start, end, step, instant) = (q.trim().to_string(), t, t, 0, true);
     } else if let Some(r) = rest.strip_prefix("range") {
         let parts: Vec<&str> = r.trim().splitn(7, char::is_whitespace).collect();
-        let [_, s, _, t, _, d, q] = parts.as_slice() else { return Err(format!("bad range {line}")) };
+        let [_, s, _, t, _, d, q] = parts.as_slice() else {
+            return Err(format!("bad range {line}"));
+        };
         let p = |x: &str| duration_ms(x).ok_or(format!("bad duration {x}"));
         (query, start, end, step, instant) = (q.trim().to_string(), p(s)?, p(t)?, p(d)?, false);
     } else {
@@ -329,7 +360,18 @@ fn parse_eval(lines: &[String], at: usize, line_no: usize) -> Result<(Cmd, usize
             e.series.push((labels, vs));
         }
     }
-    Ok((Cmd::Eval { line: line_no, query, start, end, step, instant, expect: e }, i))
+    Ok((
+        Cmd::Eval {
+            line: line_no,
+            query,
+            start,
+            end,
+            step,
+            instant,
+            expect: e,
+        },
+        i,
+    ))
 }
 
 #[test]
