@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use promql_parser::parser::token::*;
 use promql_parser::parser::token::TokenId;
+use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
 use crate::error::{Error, Result};
@@ -18,7 +18,11 @@ pub(crate) fn eval_aggregate(ev: &Ev, a: &AggregateExpr) -> Result<Matrix> {
     if op == T_COUNT_VALUES {
         let label = match a.param.as_deref().map(|p| ev.eval(p)).transpose()? {
             Some(Val::Str(s)) => s,
-            _ => return Err(Error::BadData("count_values expects a string parameter".into())),
+            _ => {
+                return Err(Error::BadData(
+                    "count_values expects a string parameter".into(),
+                ));
+            }
         };
         return count_values(ev, a, &input, &label);
     }
@@ -34,7 +38,9 @@ pub(crate) fn eval_aggregate(ev: &Ev, a: &AggregateExpr) -> Result<Matrix> {
         step_idx += 1;
         let vec = &v[0];
         match op {
-            T_TOPK | T_BOTTOMK | T_LIMITK => Ok(top_k(op, vec, &group_of, group_labels.len(), param)),
+            T_TOPK | T_BOTTOMK | T_LIMITK => {
+                Ok(top_k(op, vec, &group_of, group_labels.len(), param))
+            }
             T_LIMIT_RATIO => Err(Error::exec("limit_ratio is not supported")),
             _ => Ok(simple(op, vec, &group_of, &group_labels, param)),
         }
@@ -75,7 +81,10 @@ fn check_params(ev: &Ev, op: TokenId, params: &[f64]) -> Result<()> {
         T_QUANTILE => {
             for p in params {
                 if p.is_nan() || *p < 0.0 || *p > 1.0 {
-                    ev.ctx.warn(format!("PromQL warning: quantile value should be between 0 and 1, got {}", fmt_go(*p)));
+                    ev.ctx.warn(format!(
+                        "PromQL warning: quantile value should be between 0 and 1, got {}",
+                        fmt_go(*p)
+                    ));
                 }
             }
         }
@@ -141,9 +150,22 @@ fn simple(op: TokenId, vec: &Vector, group_of: &[usize], labels: &[Labels], q: f
         let g = &mut groups[group_of[s.idx]];
         let f = s.f;
         if !g.seen {
-            *g = Group { seen: true, value: f, mean: f, count: 1.0, drop_name: s.drop_name, ..Group::default() };
+            *g = Group {
+                seen: true,
+                value: f,
+                mean: f,
+                count: 1.0,
+                drop_name: s.drop_name,
+                ..Group::default()
+            };
             match op {
-                T_STDDEV | T_STDVAR => g.value = if f.is_nan() || f.is_infinite() { f64::NAN } else { 0.0 },
+                T_STDDEV | T_STDVAR => {
+                    g.value = if f.is_nan() || f.is_infinite() {
+                        f64::NAN
+                    } else {
+                        0.0
+                    }
+                }
                 T_QUANTILE => g.values.push(f),
                 T_GROUP => g.value = 1.0,
                 _ => {}
@@ -168,16 +190,8 @@ fn simple(op: TokenId, vec: &Vector, group_of: &[usize], labels: &[Labels], q: f
                 let qq = (g.count - 1.0) / g.count;
                 (g.mean, g.kahan) = kahan_inc(f / g.count, qq * g.mean, qq * g.kahan);
             }
-            T_MAX => {
-                if g.value < f || g.value.is_nan() {
-                    g.value = f;
-                }
-            }
-            T_MIN => {
-                if g.value > f || g.value.is_nan() {
-                    g.value = f;
-                }
-            }
+            T_MAX if g.value < f || g.value.is_nan() => g.value = f,
+            T_MIN if g.value > f || g.value.is_nan() => g.value = f,
             T_COUNT => g.count += 1.0,
             T_STDDEV | T_STDVAR => {
                 g.count += 1.0;
@@ -204,7 +218,12 @@ fn simple(op: TokenId, vec: &Vector, group_of: &[usize], labels: &[Labels], q: f
             T_SUM => g.value + g.kahan,
             _ => g.value,
         };
-        out.push(VSample { labels: labels[i].clone(), f, drop_name: g.drop_name, idx: 0 });
+        out.push(VSample {
+            labels: labels[i].clone(),
+            f,
+            drop_name: g.drop_name,
+            idx: 0,
+        });
     }
     out
 }
@@ -254,7 +273,10 @@ fn top_k(op: TokenId, vec: &Vector, group_of: &[usize], n_groups: usize, param: 
                 _ => a.f.total_cmp(&b.f),
             });
         }
-        out.extend(members.iter().take(k as usize).map(|s| VSample { idx: 0, ..(*s).clone() }));
+        out.extend(members.iter().take(k as usize).map(|s| VSample {
+            idx: 0,
+            ..(*s).clone()
+        }));
     }
     out
 }
@@ -263,7 +285,10 @@ fn count_values(ev: &Ev, a: &AggregateExpr, input: &Matrix, label: &str) -> Resu
     if !is_valid_label_name(label) {
         return Err(Error::exec(format!("invalid label name {label:?}")));
     }
-    let base: Vec<Labels> = input.iter().map(|s| grouping_labels(&s.labels, &a.modifier)).collect();
+    let base: Vec<Labels> = input
+        .iter()
+        .map(|s| grouping_labels(&s.labels, &a.modifier))
+        .collect();
     let without = matches!(a.modifier, Some(LabelModifier::Exclude(_)));
     ev.range_eval(&[input], |_, v| {
         let mut counts: Vec<(Labels, f64)> = Vec::new();

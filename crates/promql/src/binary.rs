@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use promql_parser::parser::token::*;
 use promql_parser::parser::token::TokenId;
+use promql_parser::parser::token::*;
 use promql_parser::parser::value::ValueType;
 use promql_parser::parser::{BinModifier, BinaryExpr, LabelModifier, VectorMatchCardinality};
 
@@ -22,16 +22,27 @@ pub(crate) fn eval_binary(ev: &Ev, b: &BinaryExpr) -> Result<Matrix> {
     let return_bool = b.return_bool();
     match (lt, rt) {
         (ValueType::Scalar, ValueType::Scalar) => ev.range_eval(&[&lhs, &rhs], |_, v| {
-            let (Some(l), Some(r)) = (v[0].first(), v[1].first()) else { return Ok(Vec::new()) };
+            let (Some(l), Some(r)) = (v[0].first(), v[1].first()) else {
+                return Ok(Vec::new());
+            };
             let f = scalar_binop(op, l.f, r.f);
-            Ok(vec![VSample { labels: Labels::empty(), f, drop_name: false, idx: 0 }])
+            Ok(vec![VSample {
+                labels: Labels::empty(),
+                f,
+                drop_name: false,
+                idx: 0,
+            }])
         }),
         (ValueType::Vector, ValueType::Scalar) => ev.range_eval(&[&lhs, &rhs], |_, v| {
-            let Some(s) = v[1].first() else { return Ok(Vec::new()) };
+            let Some(s) = v[1].first() else {
+                return Ok(Vec::new());
+            };
             Ok(vector_scalar(op, &v[0], s.f, false, return_bool))
         }),
         (ValueType::Scalar, ValueType::Vector) => ev.range_eval(&[&lhs, &rhs], |_, v| {
-            let Some(s) = v[0].first() else { return Ok(Vec::new()) };
+            let Some(s) = v[0].first() else {
+                return Ok(Vec::new());
+            };
             Ok(vector_scalar(op, &v[1], s.f, true, return_bool))
         }),
         _ => {
@@ -67,27 +78,59 @@ fn signature(l: &Labels, m: &BinModifier) -> Labels {
 fn set_binop(op: TokenId, l: &Vector, r: &Vector, ls: &[&Labels], rs: &[&Labels]) -> Vector {
     let right: HashSet<&Labels> = rs.iter().copied().collect();
     match op {
-        T_LAND => l.iter().zip(ls).filter(|(_, s)| right.contains(**s)).map(|(x, _)| x.clone()).collect(),
-        T_LUNLESS => l.iter().zip(ls).filter(|(_, s)| !right.contains(**s)).map(|(x, _)| x.clone()).collect(),
+        T_LAND => l
+            .iter()
+            .zip(ls)
+            .filter(|(_, s)| right.contains(**s))
+            .map(|(x, _)| x.clone())
+            .collect(),
+        T_LUNLESS => l
+            .iter()
+            .zip(ls)
+            .filter(|(_, s)| !right.contains(**s))
+            .map(|(x, _)| x.clone())
+            .collect(),
         _ => {
             let left: HashSet<&Labels> = ls.iter().copied().collect();
             let mut out = l.clone();
-            out.extend(r.iter().zip(rs).filter(|(_, s)| !left.contains(**s)).map(|(x, _)| x.clone()));
+            out.extend(
+                r.iter()
+                    .zip(rs)
+                    .filter(|(_, s)| !left.contains(**s))
+                    .map(|(x, _)| x.clone()),
+            );
             out
         }
     }
 }
 
 /// Arithmetic and comparison between two vectors with matching.
-fn vector_binop(op: TokenId, l: &Vector, r: &Vector, ls: &[&Labels], rs: &[&Labels], m: &BinModifier) -> Result<Vector> {
+fn vector_binop(
+    op: TokenId,
+    l: &Vector,
+    r: &Vector,
+    ls: &[&Labels],
+    rs: &[&Labels],
+    m: &BinModifier,
+) -> Result<Vector> {
     let fill = &m.fill_values;
-    if (l.is_empty() && r.is_empty()) || ((l.is_empty() || r.is_empty()) && fill.lhs.is_none() && fill.rhs.is_none()) {
+    if (l.is_empty() && r.is_empty())
+        || ((l.is_empty() || r.is_empty()) && fill.lhs.is_none() && fill.rhs.is_none())
+    {
         return Ok(Vec::new());
     }
     let one_to_many = matches!(m.card, VectorMatchCardinality::OneToMany(_));
     let one_to_one = matches!(m.card, VectorMatchCardinality::OneToOne);
-    let (l, r, ls, rs) = if one_to_many { (r, l, rs, ls) } else { (l, r, ls, rs) };
-    let (fill_l, fill_r) = if one_to_many { (fill.rhs, fill.lhs) } else { (fill.lhs, fill.rhs) };
+    let (l, r, ls, rs) = if one_to_many {
+        (r, l, rs, ls)
+    } else {
+        (l, r, ls, rs)
+    };
+    let (fill_l, fill_r) = if one_to_many {
+        (fill.rhs, fill.lhs)
+    } else {
+        (fill.lhs, fill.rhs)
+    };
     let mut right: HashMap<&Labels, &VSample> = HashMap::with_capacity(r.len());
     for (s, sig) in r.iter().zip(rs) {
         if let Some(dup) = right.insert(*sig, s) {
@@ -104,14 +147,24 @@ fn vector_binop(op: TokenId, l: &Vector, r: &Vector, ls: &[&Labels], rs: &[&Labe
     let mut matched: HashMap<Labels, HashSet<Labels>> = HashMap::new();
     let mut out = Vec::new();
     let sig_owner: Vec<Labels> = ls.iter().chain(rs.iter()).map(|s| (*s).clone()).collect();
-    let job = Job { op, m, one_to_many, one_to_one };
+    let job = Job {
+        op,
+        m,
+        one_to_many,
+        one_to_one,
+    };
     for (i, s) in l.iter().enumerate() {
         let sig = &sig_owner[i];
         match right.get(sig) {
             Some(rsample) => job.apply(&mut matched, s, rsample, sig, &mut out)?,
             None => {
                 if let Some(fv) = fill_r {
-                    let filled = VSample { labels: match_labels(&s.labels, m), f: fv, drop_name: false, idx: 0 };
+                    let filled = VSample {
+                        labels: match_labels(&s.labels, m),
+                        f: fv,
+                        drop_name: false,
+                        idx: 0,
+                    };
                     job.apply(&mut matched, s, &filled, sig, &mut out)?;
                 }
             }
@@ -123,7 +176,12 @@ fn vector_binop(op: TokenId, l: &Vector, r: &Vector, ls: &[&Labels], rs: &[&Labe
             if matched.get(sig).is_some_and(|x| !x.is_empty()) {
                 continue;
             }
-            let filled = VSample { labels: match_labels(&s.labels, m), f: fv, drop_name: false, idx: 0 };
+            let filled = VSample {
+                labels: match_labels(&s.labels, m),
+                f: fv,
+                drop_name: false,
+                idx: 0,
+            };
             job.apply(&mut matched, &filled, s, sig, &mut out)?;
         }
     }
@@ -148,7 +206,11 @@ impl Job<'_> {
         sig: &Labels,
         out: &mut Vector,
     ) -> Result<()> {
-        let (fl, fr) = if self.one_to_many { (rs.f, ls.f) } else { (ls.f, rs.f) };
+        let (fl, fr) = if self.one_to_many {
+            (rs.f, ls.f)
+        } else {
+            (ls.f, rs.f)
+        };
         let (mut f, keep) = elem_binop(self.op, fl, fr);
         let return_bool = self.m.return_bool;
         if return_bool {
@@ -164,10 +226,17 @@ impl Job<'_> {
             }
             seen.insert(Labels::empty());
         } else if !seen.insert(metric.clone()) {
-            return Err(Error::exec("multiple matches for labels: grouping labels must ensure unique matches"));
+            return Err(Error::exec(
+                "multiple matches for labels: grouping labels must ensure unique matches",
+            ));
         }
         if keep || return_bool {
-            out.push(VSample { labels: metric, f, drop_name: return_bool, idx: 0 });
+            out.push(VSample {
+                labels: metric,
+                f,
+                drop_name: return_bool,
+                idx: 0,
+            });
         }
         Ok(())
     }
@@ -183,11 +252,19 @@ fn match_labels(l: &Labels, m: &BinModifier) -> Labels {
 }
 
 fn result_metric(l: &Labels, r: &Labels, op: TokenId, m: &BinModifier) -> Labels {
-    let mut out = if changes_metric_schema(op) { l.without_metadata() } else { l.clone() };
+    let mut out = if changes_metric_schema(op) {
+        l.without_metadata()
+    } else {
+        l.clone()
+    };
     if matches!(m.card, VectorMatchCardinality::OneToOne) {
         match &m.matching {
-            Some(LabelModifier::Include(on)) => out = out.filter(|n| on.labels.iter().any(|x| x == n)),
-            Some(LabelModifier::Exclude(ign)) => out = out.filter(|n| !ign.labels.iter().any(|x| x == n)),
+            Some(LabelModifier::Include(on)) => {
+                out = out.filter(|n| on.labels.iter().any(|x| x == n))
+            }
+            Some(LabelModifier::Exclude(ign)) => {
+                out = out.filter(|n| !ign.labels.iter().any(|x| x == n))
+            }
             None => {}
         }
     }
@@ -221,7 +298,12 @@ fn vector_scalar(op: TokenId, v: &Vector, s: f64, swap: bool, return_bool: bool)
         }
         if keep {
             let drop_name = x.drop_name || changes_metric_schema(op) || return_bool;
-            out.push(VSample { labels: x.labels.clone(), f, drop_name, idx: x.idx });
+            out.push(VSample {
+                labels: x.labels.clone(),
+                f,
+                drop_name,
+                idx: x.idx,
+            });
         }
     }
     out

@@ -25,7 +25,11 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { lookback_delta_ms: 5 * 60_000, max_samples: 50_000_000, default_subquery_step_ms: 60_000 }
+        EngineOptions {
+            lookback_delta_ms: 5 * 60_000,
+            max_samples: 50_000_000,
+            default_subquery_step_ms: 60_000,
+        }
     }
 }
 
@@ -47,19 +51,42 @@ impl Engine {
     }
 
     /// Evaluates `query` at `ts_ms`.
-    pub fn eval_instant(&self, src: &dyn SeriesSource, query: &str, ts_ms: i64) -> Result<QueryResult> {
+    pub fn eval_instant(
+        &self,
+        src: &dyn SeriesSource,
+        query: &str,
+        ts_ms: i64,
+    ) -> Result<QueryResult> {
         self.instant_expr(src, &parse(query)?, ts_ms)
     }
 
     /// Evaluates a parsed expression at `ts_ms`.
-    pub fn instant_expr(&self, src: &dyn SeriesSource, expr: &Expr, ts_ms: i64) -> Result<QueryResult> {
+    pub fn instant_expr(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        ts_ms: i64,
+    ) -> Result<QueryResult> {
         let ctx = self.ctx(src, ts_ms, ts_ms);
-        let ev = Ev { ctx: &ctx, steps: Steps { start: ts_ms, end: ts_ms, interval: 1 } };
+        let ev = Ev {
+            ctx: &ctx,
+            steps: Steps {
+                start: ts_ms,
+                end: ts_ms,
+                interval: 1,
+            },
+        };
         let value = match ev.eval(expr)? {
-            Val::Str(s) => Value::String { t_ms: ts_ms, value: s },
+            Val::Str(s) => Value::String {
+                t_ms: ts_ms,
+                value: s,
+            },
             Val::Matrix(m) => match expr.value_type() {
                 ValueType::Scalar => {
-                    let value = m.first().and_then(|s| s.pts.first()).map_or(f64::NAN, |p| p.1);
+                    let value = m
+                        .first()
+                        .and_then(|s| s.pts.first())
+                        .map_or(f64::NAN, |p| p.1);
                     Value::Scalar { t_ms: ts_ms, value }
                 }
                 ValueType::Matrix => Value::Matrix(finish_matrix(m)?),
@@ -91,10 +118,14 @@ impl Engine {
         step_ms: i64,
     ) -> Result<QueryResult> {
         if step_ms <= 0 {
-            return Err(Error::BadData("zero or negative query resolution step widths are not accepted".into()));
+            return Err(Error::BadData(
+                "zero or negative query resolution step widths are not accepted".into(),
+            ));
         }
         if end_ms < start_ms {
-            return Err(Error::BadData("end timestamp must not be before start time".into()));
+            return Err(Error::BadData(
+                "end timestamp must not be before start time".into(),
+            ));
         }
         let vt = expr.value_type();
         if vt != ValueType::Scalar && vt != ValueType::Vector {
@@ -104,7 +135,14 @@ impl Engine {
             )));
         }
         let ctx = self.ctx(src, start_ms, end_ms);
-        let ev = Ev { ctx: &ctx, steps: Steps { start: start_ms, end: end_ms, interval: step_ms } };
+        let ev = Ev {
+            ctx: &ctx,
+            steps: Steps {
+                start: start_ms,
+                end: end_ms,
+                interval: step_ms,
+            },
+        };
         let m = ev.eval_matrix(expr)?;
         let mut series = finish_matrix(m)?;
         series.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -134,7 +172,11 @@ fn type_name(vt: ValueType) -> &'static str {
 }
 
 fn result(value: Value, a: Annotations) -> QueryResult {
-    QueryResult { value, warnings: a.warnings, infos: a.infos }
+    QueryResult {
+        value,
+        warnings: a.warnings,
+        infos: a.infos,
+    }
 }
 
 fn drop_names(m: &mut Matrix) {
@@ -149,7 +191,12 @@ fn drop_names(m: &mut Matrix) {
 fn finish_matrix(mut m: Matrix) -> Result<Vec<RangeSeries>> {
     drop_names(&mut m);
     let m = merge_same_labels(m)?;
-    Ok(m.into_iter().map(|s| RangeSeries { labels: s.labels, points: s.pts }).collect())
+    Ok(m.into_iter()
+        .map(|s| RangeSeries {
+            labels: s.labels,
+            points: s.pts,
+        })
+        .collect())
 }
 
 fn finish_vector(mut m: Matrix, ts_ms: i64) -> Result<Vec<Sample>> {
@@ -158,10 +205,16 @@ fn finish_vector(mut m: Matrix, ts_ms: i64) -> Result<Vec<Sample>> {
     let mut out = Vec::with_capacity(m.len());
     for s in m {
         if !seen.insert(s.labels.clone()) {
-            return Err(Error::exec("vector cannot contain metrics with the same labelset"));
+            return Err(Error::exec(
+                "vector cannot contain metrics with the same labelset",
+            ));
         }
         if let Some(p) = s.pts.first() {
-            out.push(Sample { labels: s.labels, t_ms: ts_ms, value: p.1 });
+            out.push(Sample {
+                labels: s.labels,
+                t_ms: ts_ms,
+                value: p.1,
+            });
         }
     }
     Ok(out)

@@ -6,10 +6,12 @@ use std::collections::HashMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use promql_parser::label::MatchOp as PMatchOp;
-use promql_parser::parser::{AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector};
+use promql_parser::parser::{
+    AtModifier, Expr, MatrixSelector, Offset, SubqueryExpr, VectorSelector,
+};
 
 use crate::error::{Error, Result};
-use crate::labels::{Labels, MatchOp, Matcher, METRIC_NAME};
+use crate::labels::{Labels, METRIC_NAME, MatchOp, Matcher};
 use crate::source::{SeriesSource, is_stale};
 
 /// One series of an intermediate result: a point per step at which it has a value.
@@ -88,13 +90,25 @@ pub(crate) struct Steps {
 
 impl Steps {
     pub fn iter(self) -> impl Iterator<Item = i64> {
-        let Steps { start, end, interval } = self;
-        let n = if end < start { 0 } else { (end - start) / interval.max(1) + 1 };
+        let Steps {
+            start,
+            end,
+            interval,
+        } = self;
+        let n = if end < start {
+            0
+        } else {
+            (end - start) / interval.max(1) + 1
+        };
         (0..n).map(move |i| start + i * interval.max(1))
     }
 
     pub fn count(self) -> usize {
-        if self.end < self.start { 0 } else { ((self.end - self.start) / self.interval.max(1) + 1) as usize }
+        if self.end < self.start {
+            0
+        } else {
+            ((self.end - self.start) / self.interval.max(1) + 1) as usize
+        }
     }
 }
 
@@ -125,7 +139,10 @@ fn system_time_ms(t: &SystemTime) -> i64 {
 
 impl<'a> Ev<'a> {
     pub fn child(&self, steps: Steps) -> Ev<'a> {
-        Ev { ctx: self.ctx, steps }
+        Ev {
+            ctx: self.ctx,
+            steps,
+        }
     }
 
     /// The fixed time of an `@` modifier, if any.
@@ -164,7 +181,11 @@ impl<'a> Ev<'a> {
             Expr::Binary(b) => crate::binary::eval_binary(self, b)?,
             Expr::Aggregate(a) => crate::aggregate::eval_aggregate(self, a)?,
             Expr::Call(c) => crate::functions::eval_call(self, c)?,
-            Expr::Extension(_) => return Err(Error::BadData("extension expressions are not supported".into())),
+            Expr::Extension(_) => {
+                return Err(Error::BadData(
+                    "extension expressions are not supported".into(),
+                ));
+            }
         };
         Ok(Val::Matrix(m))
     }
@@ -172,7 +193,9 @@ impl<'a> Ev<'a> {
     pub fn eval_matrix(&self, e: &Expr) -> Result<Matrix> {
         match self.eval(e)? {
             Val::Matrix(m) => Ok(m),
-            Val::Str(_) => Err(Error::BadData("expected a vector or scalar, got a string".into())),
+            Val::Str(_) => Err(Error::BadData(
+                "expected a vector or scalar, got a string".into(),
+            )),
         }
     }
 
@@ -210,21 +233,31 @@ impl<'a> Ev<'a> {
             if instant {
                 return Ok(res
                     .into_iter()
-                    .map(|s| SeriesPts { labels: s.labels, pts: vec![(ts, s.f)], drop_name: s.drop_name })
+                    .map(|s| SeriesPts {
+                        labels: s.labels,
+                        pts: vec![(ts, s.f)],
+                        drop_name: s.drop_name,
+                    })
                     .collect());
             }
             for s in res {
                 match index.get_mut(&s.labels) {
                     Some((i, last)) => {
                         if *last == ts {
-                            return Err(Error::exec("vector cannot contain metrics with the same labelset"));
+                            return Err(Error::exec(
+                                "vector cannot contain metrics with the same labelset",
+                            ));
                         }
                         *last = ts;
                         out[*i].pts.push((ts, s.f));
                     }
                     None => {
                         index.insert(s.labels.clone(), (out.len(), ts));
-                        out.push(SeriesPts { labels: s.labels, pts: vec![(ts, s.f)], drop_name: s.drop_name });
+                        out.push(SeriesPts {
+                            labels: s.labels,
+                            pts: vec![(ts, s.f)],
+                            drop_name: s.drop_name,
+                        });
                     }
                 }
             }
@@ -233,7 +266,12 @@ impl<'a> Ev<'a> {
     }
 
     /// Fetches the series of a selector with samples in `[mint, maxt]`.
-    pub fn select(&self, vs: &VectorSelector, mint: i64, maxt: i64) -> Result<Vec<crate::source::Series>> {
+    pub fn select(
+        &self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<crate::source::Series>> {
         let sets = matcher_sets(vs)?;
         if sets.len() == 1 {
             return self.ctx.src.select(&sets[0], mint, maxt);
@@ -278,7 +316,11 @@ impl<'a> Ev<'a> {
                 return Err(too_many_samples());
             }
             if !pts.is_empty() {
-                out.push(SeriesPts { labels: s.labels, pts, drop_name: false });
+                out.push(SeriesPts {
+                    labels: s.labels,
+                    pts,
+                    drop_name: false,
+                });
             }
         }
         Ok(out)
@@ -296,9 +338,17 @@ impl<'a> Ev<'a> {
         let series = self.select(&ms.vs, r - range + 1, r)?;
         let mut out = Vec::new();
         for s in series {
-            let pts: Vec<_> = s.samples.into_iter().filter(|p| p.0 > r - range && p.0 <= r && !is_stale(p.1)).collect();
+            let pts: Vec<_> = s
+                .samples
+                .into_iter()
+                .filter(|p| p.0 > r - range && p.0 <= r && !is_stale(p.1))
+                .collect();
             if !pts.is_empty() {
-                out.push(SeriesPts { labels: s.labels, pts, drop_name: false });
+                out.push(SeriesPts {
+                    labels: s.labels,
+                    pts,
+                    drop_name: false,
+                });
             }
         }
         Ok(out)
@@ -321,14 +371,20 @@ impl<'a> Ev<'a> {
         if start <= first {
             start += step;
         }
-        let child = self.child(Steps { start, end: hi, interval: step });
+        let child = self.child(Steps {
+            start,
+            end: hi,
+            interval: step,
+        });
         let m = child.eval_matrix(&sq.expr)?;
         Ok((m, refs))
     }
 }
 
 fn too_many_samples() -> Error {
-    Error::TooManySamples("query processing would load too many samples into memory in query execution".into())
+    Error::TooManySamples(
+        "query processing would load too many samples into memory in query execution".into(),
+    )
 }
 
 /// Collects the samples of `m` at `ts` into `out`, advancing per-series cursors.
@@ -340,7 +396,12 @@ fn gather(ts: i64, m: &Matrix, cursors: &mut [usize], out: &mut Vector) {
             *c += 1;
         }
         if *c < s.pts.len() && s.pts[*c].0 == ts {
-            out.push(VSample { labels: s.labels.clone(), f: s.pts[*c].1, drop_name: s.drop_name, idx: i });
+            out.push(VSample {
+                labels: s.labels.clone(),
+                f: s.pts[*c].1,
+                drop_name: s.drop_name,
+                idx: i,
+            });
         }
     }
 }
@@ -366,5 +427,9 @@ pub(crate) fn matcher_sets(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
     if vs.matchers.or_matchers.is_empty() {
         return Ok(vec![convert(&vs.matchers.matchers)?]);
     }
-    vs.matchers.or_matchers.iter().map(|alt| convert(alt)).collect()
+    vs.matchers
+        .or_matchers
+        .iter()
+        .map(|alt| convert(alt))
+        .collect()
 }

@@ -1,6 +1,5 @@
 //! Pretty-printing of queries for `/api/v1/format_query`.
 
-
 use crate::error::Result;
 
 /// Parses `query` and returns it in Prometheus's canonical multi-line layout.
@@ -15,7 +14,10 @@ mod tests {
 
     #[test]
     fn formats_and_rejects() {
-        assert_eq!(format_query("sum   by (job)(rate(x[5m]))").ok().as_deref(), Some("sum by (job) (rate(x[5m]))"));
+        assert_eq!(
+            format_query("sum   by (job)(rate(x[5m]))").ok().as_deref(),
+            Some("sum by (job) (rate(x[5m]))")
+        );
         assert!(format_query("sum(").is_err());
     }
 }

@@ -4,9 +4,9 @@ use chrono::{DateTime, Datelike, Timelike};
 use promql_parser::parser::{Call, Expr, MatrixSelector, VectorSelector};
 
 use crate::error::{Error, Result};
-use crate::eval::{duration_ms, Ev, Matrix, SeriesPts, VSample, Val, Vector};
+use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
 use crate::labels::{Labels, METRIC_NAME};
-use crate::range_funcs::{apply, is_range_function, Window};
+use crate::range_funcs::{Window, apply, is_range_function};
 use crate::source::is_stale;
 
 /// Evaluates a function call over all steps.
@@ -30,7 +30,7 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Matrix> {
         _ => {}
     }
     if name.starts_with("sort") && ev.steps.start != ev.steps.end {
-        ev.ctx.info(format!("PromQL info: sort is ineffective for range queries since results are always sorted by labels"));
+        ev.ctx.warn("PromQL warning: sort is ineffective for range queries since results are always sorted by labels".into());
     }
     let mut inputs: Vec<Matrix> = Vec::with_capacity(args.len());
     let mut strings: Vec<String> = Vec::new();
@@ -46,7 +46,11 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Matrix> {
     if name == "absent" {
         let labels = absent_labels(args[0]);
         return ev.range_eval(&[&inputs[0]], |_, v| {
-            Ok(if v[0].is_empty() { vec![one(labels.clone(), 1.0)] } else { Vec::new() })
+            Ok(if v[0].is_empty() {
+                vec![one(labels.clone(), 1.0)]
+            } else {
+                Vec::new()
+            })
         });
     }
     let refs: Vec<&Matrix> = inputs.iter().collect();
@@ -54,7 +58,12 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Matrix> {
 }
 
 fn one(labels: Labels, f: f64) -> VSample {
-    VSample { labels, f, drop_name: false, idx: 0 }
+    VSample {
+        labels,
+        f,
+        drop_name: false,
+        idx: 0,
+    }
 }
 
 fn scalar_arg(v: &[Vector], i: usize) -> f64 {
@@ -62,10 +71,23 @@ fn scalar_arg(v: &[Vector], i: usize) -> f64 {
 }
 
 fn map_values(v: &Vector, f: impl Fn(f64) -> f64) -> Vector {
-    v.iter().map(|s| VSample { labels: s.labels.clone(), f: f(s.f), drop_name: true, idx: s.idx }).collect()
+    v.iter()
+        .map(|s| VSample {
+            labels: s.labels.clone(),
+            f: f(s.f),
+            drop_name: true,
+            idx: s.idx,
+        })
+        .collect()
 }
 
-fn instant_function(ev: &Ev, name: &str, ts: i64, v: &[Vector], strings: &[String]) -> Result<Vector> {
+fn instant_function(
+    ev: &Ev,
+    name: &str,
+    ts: i64,
+    v: &[Vector],
+    strings: &[String],
+) -> Result<Vector> {
     let simple: Option<fn(f64) -> f64> = match name {
         "abs" => Some(f64::abs),
         "ceil" => Some(f64::ceil),
@@ -89,7 +111,15 @@ fn instant_function(ev: &Ev, name: &str, ts: i64, v: &[Vector], strings: &[Strin
         "atanh" => Some(f64::atanh),
         "rad" => Some(f64::to_radians),
         "deg" => Some(f64::to_degrees),
-        "sgn" => Some(|x: f64| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else { x }),
+        "sgn" => Some(|x: f64| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x
+            }
+        }),
         _ => None,
     };
     if let Some(f) = simple {
@@ -134,7 +164,8 @@ fn instant_function(ev: &Ev, name: &str, ts: i64, v: &[Vector], strings: &[Strin
             let desc = name == "sort_by_label_desc";
             out.sort_by(|a, b| {
                 for l in strings {
-                    let o = natural_cmp(a.labels.get(l).unwrap_or(""), b.labels.get(l).unwrap_or(""));
+                    let o =
+                        natural_cmp(a.labels.get(l).unwrap_or(""), b.labels.get(l).unwrap_or(""));
                     if o.is_ne() {
                         return if desc { o.reverse() } else { o };
                     }
@@ -144,17 +175,22 @@ fn instant_function(ev: &Ev, name: &str, ts: i64, v: &[Vector], strings: &[Strin
             });
             out
         }
-        "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute" | "month" | "year" => {
-            date_function(name, ts, v.first())
+        "days_in_month" | "day_of_month" | "day_of_week" | "day_of_year" | "hour" | "minute"
+        | "month" | "year" => date_function(name, ts, v.first()),
+        "histogram_quantile" => {
+            crate::histogram::quantile_vector(ev.ctx, scalar_arg(v, 0), &v[1], ts)
         }
-        "histogram_quantile" => crate::histogram::quantile_vector(ev.ctx, scalar_arg(v, 0), &v[1], ts),
         "histogram_fraction" => {
             crate::histogram::fraction_vector(ev.ctx, scalar_arg(v, 0), scalar_arg(v, 1), &v[2])
         }
-        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev" | "histogram_stdvar" => Vec::new(),
+        "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+        | "histogram_stdvar" => Vec::new(),
         "max_of" | "min_of" => {
             let (a, b) = (scalar_arg(v, 0), scalar_arg(v, 1));
-            vec![one(Labels::empty(), if name == "max_of" { a.max(b) } else { a.min(b) })]
+            vec![one(
+                Labels::empty(),
+                if name == "max_of" { a.max(b) } else { a.min(b) },
+            )]
         }
         _ => return Err(Error::exec(format!("function {name}() is not supported"))),
     };
@@ -201,7 +237,9 @@ fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 
 fn date_function(name: &str, ts: i64, arg: Option<&Vector>) -> Vector {
     let f = |secs: f64| -> f64 {
-        let Some(t) = DateTime::from_timestamp(secs.floor() as i64, 0) else { return f64::NAN };
+        let Some(t) = DateTime::from_timestamp(secs.floor() as i64, 0) else {
+            return f64::NAN;
+        };
         match name {
             "days_in_month" => {
                 let (y, m) = (t.year(), t.month());
@@ -227,7 +265,12 @@ fn date_function(name: &str, ts: i64, arg: Option<&Vector>) -> Vector {
         Some(v) => v
             .iter()
             .filter(|s| !s.f.is_nan())
-            .map(|s| VSample { labels: s.labels.clone(), f: f(s.f), drop_name: true, idx: s.idx })
+            .map(|s| VSample {
+                labels: s.labels.clone(),
+                f: f(s.f),
+                drop_name: true,
+                idx: s.idx,
+            })
             .collect(),
     }
 }
@@ -246,7 +289,10 @@ pub(crate) fn absent_labels(e: &Expr) -> Labels {
             continue;
         }
         let has = pairs.iter().any(|(n, _)| *n == m.name);
-        if matches!(m.op, promql_parser::label::MatchOp::Equal) && !has && !removed.contains(&m.name.as_str()) {
+        if matches!(m.op, promql_parser::label::MatchOp::Equal)
+            && !has
+            && !removed.contains(&m.name.as_str())
+        {
             pairs.push((m.name.clone(), m.value.clone()));
         } else {
             pairs.retain(|(n, _)| *n != m.name);
@@ -268,7 +314,11 @@ fn range_input(ev: &Ev, e: &Expr) -> Result<RangeInput> {
         Expr::MatrixSelector(ms) => matrix_input(ev, ms),
         Expr::Subquery(sq) => {
             let (series, refs) = ev.subquery(sq)?;
-            Ok(RangeInput { series, refs, range_ms: duration_ms(&sq.range) })
+            Ok(RangeInput {
+                series,
+                refs,
+                range_ms: duration_ms(&sq.range),
+            })
         }
         Expr::Paren(p) => range_input(ev, &p.expr),
         _ => Err(Error::BadData("expected a range vector argument".into())),
@@ -280,7 +330,11 @@ fn matrix_input(ev: &Ev, ms: &MatrixSelector) -> Result<RangeInput> {
     let refs = ev.ref_times(&vs.at, &vs.offset);
     let range_ms = duration_ms(&ms.range);
     let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-        return Ok(RangeInput { series: Vec::new(), refs, range_ms });
+        return Ok(RangeInput {
+            series: Vec::new(),
+            refs,
+            range_ms,
+        });
     };
     let series = ev
         .select(vs, lo - range_ms + 1, hi)?
@@ -291,11 +345,18 @@ fn matrix_input(ev: &Ev, ms: &MatrixSelector) -> Result<RangeInput> {
             drop_name: false,
         })
         .collect();
-    Ok(RangeInput { series, refs, range_ms })
+    Ok(RangeInput {
+        series,
+        refs,
+        range_ms,
+    })
 }
 
 fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
-    let pos = args.iter().position(|a| a.value_type() == promql_parser::parser::value::ValueType::Matrix).unwrap_or(0);
+    let pos = args
+        .iter()
+        .position(|a| a.value_type() == promql_parser::parser::value::ValueType::Matrix)
+        .unwrap_or(0);
     let input = range_input(ev, args[pos])?;
     let mut params: Vec<Vec<f64>> = Vec::new();
     for (i, a) in args.iter().enumerate() {
@@ -319,26 +380,43 @@ fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
             for (j, p) in params.iter().enumerate() {
                 step_params[j] = p[k];
             }
-            let w = Window { pts: &s.pts[lo..hi], ts, start: r - input.range_ms, end: r, range_ms: input.range_ms };
+            let w = Window {
+                pts: &s.pts[lo..hi],
+                ts,
+                start: r - input.range_ms,
+                end: r,
+                range_ms: input.range_ms,
+            };
             if let Some(f) = apply(name, &w, &step_params)? {
                 pts.push((ts, f));
             }
         }
         total += pts.len();
         if total > ev.ctx.max_samples {
-            return Err(Error::TooManySamples("query processing would load too many samples into memory in query execution".into()));
+            return Err(Error::TooManySamples(
+                "query processing would load too many samples into memory in query execution"
+                    .into(),
+            ));
         }
-        if (name == "rate" || name == "increase") && !pts.is_empty() {
-            if let Some(n) = s.labels.metric_name() {
-                if !["_total", "_sum", "_count", "_bucket"].iter().any(|x| n.ends_with(x)) {
-                    ev.ctx.info(format!(
-                        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
-                    ));
-                }
-            }
+        let counter_fn = name == "rate" || name == "increase";
+        if let Some(n) = s
+            .labels
+            .metric_name()
+            .filter(|_| counter_fn && !pts.is_empty())
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|x| n.ends_with(x))
+        {
+            ev.ctx.info(format!(
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+            ));
         }
         if !pts.is_empty() {
-            out.push(SeriesPts { labels: s.labels.clone(), pts, drop_name: drop || s.drop_name });
+            out.push(SeriesPts {
+                labels: s.labels.clone(),
+                pts,
+                drop_name: drop || s.drop_name,
+            });
         }
     }
     if name == "absent_over_time" {
@@ -352,9 +430,18 @@ fn absent_over_time(ev: &Ev, present: &Matrix, arg: &Expr) -> Matrix {
     for s in present {
         found.extend(s.pts.iter().map(|p| p.0));
     }
-    let pts: Vec<(i64, f64)> = ev.steps.iter().filter(|t| !found.contains(t)).map(|t| (t, 1.0)).collect();
+    let pts: Vec<(i64, f64)> = ev
+        .steps
+        .iter()
+        .filter(|t| !found.contains(t))
+        .map(|t| (t, 1.0))
+        .collect();
     if pts.is_empty() {
         return Vec::new();
     }
-    vec![SeriesPts { labels: absent_labels(arg), pts, drop_name: true }]
+    vec![SeriesPts {
+        labels: absent_labels(arg),
+        pts,
+        drop_name: true,
+    }]
 }

@@ -57,7 +57,12 @@ pub(crate) fn quantile_vector(ctx: &Ctx, q: f64, v: &Vector, ts: i64) -> Vector 
                 "PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {name:?} at {ts}"
             ));
         }
-        out.push(VSample { labels, f, drop_name: true, idx: 0 });
+        out.push(VSample {
+            labels,
+            f,
+            drop_name: true,
+            idx: 0,
+        });
     }
     out
 }
@@ -67,12 +72,21 @@ pub(crate) fn fraction_vector(ctx: &Ctx, lower: f64, upper: f64, v: &Vector) -> 
     group_buckets(ctx, v)
         .into_iter()
         .filter(|(_, b)| !b.is_empty())
-        .map(|(labels, mut b)| VSample { labels, f: bucket_fraction(lower, upper, &mut b), drop_name: true, idx: 0 })
+        .map(|(labels, mut b)| VSample {
+            labels,
+            f: bucket_fraction(lower, upper, &mut b),
+            drop_name: true,
+            idx: 0,
+        })
         .collect()
 }
 
 fn sort_and_coalesce(buckets: &mut Vec<Bucket>) {
-    buckets.sort_by(|a, b| a.upper.partial_cmp(&b.upper).unwrap_or(std::cmp::Ordering::Equal));
+    buckets.sort_by(|a, b| {
+        a.upper
+            .partial_cmp(&b.upper)
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let mut out: Vec<Bucket> = Vec::with_capacity(buckets.len());
     for b in buckets.iter() {
         match out.last_mut() {
@@ -99,7 +113,9 @@ fn almost_equal(a: f64, b: f64, eps: f64) -> bool {
 /// Makes counts monotonic; returns whether a decrease had to be fixed.
 fn ensure_monotonic(buckets: &mut [Bucket]) -> bool {
     let mut forced = false;
-    let Some(first) = buckets.first() else { return false };
+    let Some(first) = buckets.first() else {
+        return false;
+    };
     let mut prev = first.count;
     for b in buckets.iter_mut().skip(1) {
         let curr = b.count;
@@ -167,7 +183,9 @@ pub(crate) fn bucket_quantile(q: f64, buckets: &mut Vec<Bucket>) -> (f64, bool) 
 /// Prometheus's `BucketFraction`.
 pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>) -> f64 {
     sort_and_coalesce(buckets);
-    let Some(last) = buckets.last() else { return f64::NAN };
+    let Some(last) = buckets.last() else {
+        return f64::NAN;
+    };
     if last.upper != f64::INFINITY {
         return f64::NAN;
     }
@@ -180,7 +198,11 @@ pub(crate) fn bucket_fraction(lower: f64, upper: f64, buckets: &mut Vec<Bucket>)
     }
     let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
     let (mut lower_set, mut upper_set) = (false, false);
-    let mut lower_bound = if buckets[0].upper <= 0.0 { f64::NEG_INFINITY } else { 0.0 };
+    let mut lower_bound = if buckets[0].upper <= 0.0 {
+        f64::NEG_INFINITY
+    } else {
+        0.0
+    };
     for (i, b) in buckets.iter().enumerate() {
         if i > 0 {
             lower_bound = buckets[i - 1].upper;
@@ -233,9 +255,18 @@ mod tests {
     #[test]
     fn median_interpolates_within_bucket() {
         let mut b = vec![
-            Bucket { upper: 1.0, count: 0.0 },
-            Bucket { upper: 2.0, count: 10.0 },
-            Bucket { upper: f64::INFINITY, count: 10.0 },
+            Bucket {
+                upper: 1.0,
+                count: 0.0,
+            },
+            Bucket {
+                upper: 2.0,
+                count: 10.0,
+            },
+            Bucket {
+                upper: f64::INFINITY,
+                count: 10.0,
+            },
         ];
         let (q, forced) = bucket_quantile(0.5, &mut b);
         assert!((q - 1.5).abs() < 1e-12);
@@ -244,7 +275,10 @@ mod tests {
 
     #[test]
     fn missing_inf_bucket_gives_nan() {
-        let mut b = vec![Bucket { upper: 1.0, count: 3.0 }];
+        let mut b = vec![Bucket {
+            upper: 1.0,
+            count: 3.0,
+        }];
         assert!(bucket_quantile(0.5, &mut b).0.is_nan());
     }
 }

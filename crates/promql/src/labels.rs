@@ -28,7 +28,12 @@ impl Labels {
 
     /// Builds a label set from string pairs.
     pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
-        Self::new(pairs.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+        Self::new(
+            pairs
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+        )
     }
 
     /// The empty label set.
@@ -142,13 +147,19 @@ impl Matcher {
     /// Builds a matcher; regular expressions are anchored at both ends like Prometheus's.
     pub fn new(name: &str, op: MatchOp, value: &str) -> Result<Self> {
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => Some(
-                regex::Regex::new(&format!("^(?s:{value})$"))
-                    .map_err(|e| Error::BadData(format!("invalid regular expression {value:?}: {e}")))?,
-            ),
+            MatchOp::Regex | MatchOp::NotRegex => {
+                Some(regex::Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
+                    Error::BadData(format!("invalid regular expression {value:?}: {e}"))
+                })?)
+            }
             _ => None,
         };
-        Ok(Matcher { name: name.to_string(), op, value: value.to_string(), re })
+        Ok(Matcher {
+            name: name.to_string(),
+            op,
+            value: value.to_string(),
+            re,
+        })
     }
 
     /// Whether `value` (the empty string for a missing label) satisfies the matcher.
@@ -164,7 +175,9 @@ impl Matcher {
 
     /// Whether all `matchers` match `labels`.
     pub fn all_match(matchers: &[Matcher], labels: &Labels) -> bool {
-        matchers.iter().all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
+        matchers
+            .iter()
+            .all(|m| m.matches(labels.get(&m.name).unwrap_or("")))
     }
 }
 

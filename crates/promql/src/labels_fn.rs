@@ -23,10 +23,15 @@ pub(crate) fn label_replace(ev: &Ev, args: &[&Expr]) -> Result<Matrix> {
     let repl = string_arg(ev, args[2])?;
     let src = string_arg(ev, args[3])?;
     let re_src = string_arg(ev, args[4])?;
-    let re = regex::Regex::new(&format!("^(?s:{re_src})$"))
-        .map_err(|_| Error::exec(format!("invalid regular expression in label_replace(): {re_src}")))?;
+    let re = regex::Regex::new(&format!("^(?s:{re_src})$")).map_err(|_| {
+        Error::exec(format!(
+            "invalid regular expression in label_replace(): {re_src}"
+        ))
+    })?;
     if !valid_label_name(&dst) {
-        return Err(Error::exec(format!("invalid destination label name in label_replace(): {dst}")));
+        return Err(Error::exec(format!(
+            "invalid destination label name in label_replace(): {dst}"
+        )));
     }
     let mut m = ev.eval_matrix(args[0])?;
     for s in &mut m {
@@ -52,7 +57,9 @@ pub(crate) fn label_join(ev: &Ev, args: &[&Expr]) -> Result<Matrix> {
         srcs.push(string_arg(ev, a)?);
     }
     if !valid_label_name(&dst) {
-        return Err(Error::exec(format!("invalid destination label name in label_join(): {dst}")));
+        return Err(Error::exec(format!(
+            "invalid destination label name in label_join(): {dst}"
+        )));
     }
     let mut m = ev.eval_matrix(args[0])?;
     for s in &mut m {
@@ -68,7 +75,8 @@ pub(crate) fn label_join(ev: &Ev, args: &[&Expr]) -> Result<Matrix> {
 
 /// Merges series that ended up with the same labels; overlapping timestamps are an error.
 pub(crate) fn merge_same_labels(m: Matrix) -> Result<Matrix> {
-    let mut index: std::collections::HashMap<crate::labels::Labels, usize> = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<crate::labels::Labels, usize> =
+        std::collections::HashMap::new();
     let mut out: Matrix = Vec::with_capacity(m.len());
     for s in m {
         match index.get(&s.labels) {
@@ -76,7 +84,9 @@ pub(crate) fn merge_same_labels(m: Matrix) -> Result<Matrix> {
                 let target = &mut out[i];
                 for p in s.pts {
                     if target.pts.binary_search_by_key(&p.0, |x| x.0).is_ok() {
-                        return Err(Error::exec("vector cannot contain metrics with the same labelset"));
+                        return Err(Error::exec(
+                            "vector cannot contain metrics with the same labelset",
+                        ));
                     }
                     target.pts.push(p);
                 }

@@ -26,9 +26,9 @@ mod range_funcs;
 mod source;
 mod value;
 
-pub use engine::{parse, Engine, EngineOptions};
+pub use engine::{Engine, EngineOptions, parse};
 pub use error::{Error, Result};
 pub use format::format_query;
-pub use labels::{Labels, MatchOp, Matcher, METRIC_NAME};
-pub use source::{is_stale, stale_nan, MemSource, Series, SeriesSource, STALE_NAN_BITS};
+pub use labels::{Labels, METRIC_NAME, MatchOp, Matcher};
+pub use source::{MemSource, STALE_NAN_BITS, Series, SeriesSource, is_stale, stale_nan};
 pub use value::{QueryResult, RangeSeries, Sample, Value};

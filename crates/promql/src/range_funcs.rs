@@ -18,19 +18,42 @@ pub(crate) struct Window<'a> {
 pub(crate) fn is_range_function(name: &str) -> bool {
     matches!(
         name,
-        "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "predict_linear" | "resets" | "changes"
-            | "avg_over_time" | "sum_over_time" | "count_over_time" | "min_over_time" | "max_over_time"
-            | "last_over_time" | "first_over_time" | "present_over_time" | "quantile_over_time"
-            | "stddev_over_time" | "stdvar_over_time" | "mad_over_time" | "ts_of_max_over_time"
-            | "ts_of_min_over_time" | "ts_of_first_over_time" | "ts_of_last_over_time"
-            | "double_exponential_smoothing" | "absent_over_time"
+        "rate"
+            | "increase"
+            | "delta"
+            | "irate"
+            | "idelta"
+            | "deriv"
+            | "predict_linear"
+            | "resets"
+            | "changes"
+            | "avg_over_time"
+            | "sum_over_time"
+            | "count_over_time"
+            | "min_over_time"
+            | "max_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "present_over_time"
+            | "quantile_over_time"
+            | "stddev_over_time"
+            | "stdvar_over_time"
+            | "mad_over_time"
+            | "ts_of_max_over_time"
+            | "ts_of_min_over_time"
+            | "ts_of_first_over_time"
+            | "ts_of_last_over_time"
+            | "double_exponential_smoothing"
+            | "absent_over_time"
     )
 }
 
 /// Applies range function `name`; `params` are its scalar arguments at this step.
 pub(crate) fn apply(name: &str, w: &Window, params: &[f64]) -> Result<Option<f64>> {
     let pts = w.pts;
-    let (Some(first), Some(last)) = (pts.first(), pts.last()) else { return Ok(None) };
+    let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
+        return Ok(None);
+    };
     let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
     let v = match name {
         "rate" => return Ok(extrapolated_rate(w, true, true)),
@@ -46,10 +69,15 @@ pub(crate) fn apply(name: &str, w: &Window, params: &[f64]) -> Result<Option<f64
             slope * p(0) + intercept
         }
         "resets" => pts.windows(2).filter(|x| x[1].1 < x[0].1).count() as f64,
-        "changes" => pts.windows(2).filter(|x| x[1].1 != x[0].1 && !(x[1].1.is_nan() && x[0].1.is_nan())).count() as f64,
+        "changes" => pts
+            .windows(2)
+            .filter(|x| x[1].1 != x[0].1 && !(x[1].1.is_nan() && x[0].1.is_nan()))
+            .count() as f64,
         "avg_over_time" => avg(pts),
         "sum_over_time" => {
-            let (s, c) = pts.iter().fold((0.0, 0.0), |(s, c), x| kahan_inc(x.1, s, c));
+            let (s, c) = pts
+                .iter()
+                .fold((0.0, 0.0), |(s, c), x| kahan_inc(x.1, s, c));
             s + c
         }
         "count_over_time" => pts.len() as f64,
@@ -167,7 +195,11 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
     if to_end >= threshold {
         to_end = avg_between / 2.0;
     }
-    let mut factor = if sampled != 0.0 { (sampled + to_start + to_end) / sampled } else { 1.0 };
+    let mut factor = if sampled != 0.0 {
+        (sampled + to_start + to_end) / sampled
+    } else {
+        1.0
+    };
     if is_rate {
         factor /= w.range_ms as f64 / 1000.0;
     }
@@ -225,10 +257,14 @@ fn linear_regression(pts: &[(i64, f64)], intercept_t: i64) -> (f64, f64) {
 
 fn double_exp_smoothing(pts: &[(i64, f64)], sf: f64, tf: f64) -> Result<Option<f64>> {
     if sf <= 0.0 || sf >= 1.0 || sf.is_nan() {
-        return Err(Error::exec(format!("invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}")));
+        return Err(Error::exec(format!(
+            "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
+        )));
     }
     if tf <= 0.0 || tf >= 1.0 || tf.is_nan() {
-        return Err(Error::exec(format!("invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}")));
+        return Err(Error::exec(format!(
+            "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
+        )));
     }
     if pts.len() < 2 {
         return Ok(None);
@@ -253,7 +289,13 @@ mod tests {
     #[test]
     fn rate_of_steady_counter() -> Result<()> {
         let pts: Vec<(i64, f64)> = (1..=5).map(|i| (i * 60_000, i as f64 * 60.0)).collect();
-        let w = Window { pts: &pts, ts: 300_000, start: 0, end: 300_000, range_ms: 300_000 };
+        let w = Window {
+            pts: &pts,
+            ts: 300_000,
+            start: 0,
+            end: 300_000,
+            range_ms: 300_000,
+        };
         let r = apply("rate", &w, &[])?.expect("two or more samples give a rate");
         assert!((r - 1.0).abs() < 1e-9, "{r}");
         Ok(())

@@ -62,7 +62,10 @@ impl MemSource {
         let idx = match self.index.get(labels) {
             Some(&i) => i,
             None => {
-                self.series.push(Series { labels: labels.clone(), samples: Vec::new() });
+                self.series.push(Series {
+                    labels: labels.clone(),
+                    samples: Vec::new(),
+                });
                 self.index.insert(labels.clone(), self.series.len() - 1);
                 self.series.len() - 1
             }
@@ -115,14 +118,22 @@ impl SeriesSource for MemSource {
     fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<Series>> {
         Ok(self
             .matching(matchers, start_ms, end_ms)
-            .map(|(s, samples)| Series { labels: s.labels.clone(), samples: samples.to_vec() })
+            .map(|(s, samples)| Series {
+                labels: s.labels.clone(),
+                samples: samples.to_vec(),
+            })
             .collect())
     }
 
     fn label_names(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
         let mut names: Vec<String> = self
             .matching(matchers, start_ms, end_ms)
-            .flat_map(|(s, _)| s.labels.iter().map(|(n, _)| n.to_string()).collect::<Vec<_>>())
+            .flat_map(|(s, _)| {
+                s.labels
+                    .iter()
+                    .map(|(n, _)| n.to_string())
+                    .collect::<Vec<_>>()
+            })
             .collect();
         names.sort();
         names.dedup();

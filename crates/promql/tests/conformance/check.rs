@@ -25,7 +25,10 @@ fn same(a: f64, b: f64) -> bool {
 }
 
 fn engine() -> Engine {
-    Engine::new(EngineOptions { max_samples: 10_000, ..EngineOptions::default() })
+    Engine::new(EngineOptions {
+        max_samples: 10_000,
+        ..EngineOptions::default()
+    })
 }
 
 /// Evaluates and checks; `Err` describes the first mismatch.
@@ -49,10 +52,10 @@ pub fn run_eval(
     let res = match (res, e.fail) {
         (Err(err), true) => {
             let msg = err.to_string();
-            if let Some(m) = &e.fail_msg {
-                if *m != msg {
-                    return Err(format!("failed with {msg:?}, expected message {m:?}"));
-                }
+            if let Some(m) = &e.fail_msg
+                && *m != msg
+            {
+                return Err(format!("failed with {msg:?}, expected message {m:?}"));
             }
             if let Some(r) = &e.fail_regex {
                 let re = regex::Regex::new(r).map_err(|x| x.to_string())?;
@@ -96,13 +99,23 @@ fn compare(v: &Value, e: &Expect, start: i64, step: i64) -> Result<(), String> {
                 return Err("got a vector".into());
             }
             if samples.len() != e.series.len() {
-                return Err(format!("got {} samples, expected {}: {:?}", samples.len(), e.series.len(), samples));
+                return Err(format!(
+                    "got {} samples, expected {}: {:?}",
+                    samples.len(),
+                    e.series.len(),
+                    samples
+                ));
             }
             for (i, s) in samples.iter().enumerate() {
                 let pos = e.series.iter().position(|(l, _)| *l == s.labels);
-                let Some(pos) = pos else { return Err(format!("unexpected series {}", s.labels)) };
+                let Some(pos) = pos else {
+                    return Err(format!("unexpected series {}", s.labels));
+                };
                 if e.ordered && pos != i {
-                    return Err(format!("series {} at position {i}, expected {pos}", s.labels));
+                    return Err(format!(
+                        "series {} at position {i}, expected {pos}",
+                        s.labels
+                    ));
                 }
                 let want = e.series[pos].1.first().copied().flatten();
                 if !want.is_some_and(|w| same(w, s.value)) {
@@ -117,7 +130,12 @@ fn compare(v: &Value, e: &Expect, start: i64, step: i64) -> Result<(), String> {
                 None => (start, step),
             };
             if series.len() != e.series.len() {
-                return Err(format!("got {} series, expected {}: {:?}", series.len(), e.series.len(), series));
+                return Err(format!(
+                    "got {} series, expected {}: {:?}",
+                    series.len(),
+                    e.series.len(),
+                    series
+                ));
             }
             if e.range_vector.is_none() && !series.windows(2).all(|w| w[0].labels < w[1].labels) {
                 return Err("range result is not sorted by labels".into());
@@ -132,13 +150,18 @@ fn compare(v: &Value, e: &Expect, start: i64, step: i64) -> Result<(), String> {
                     .filter_map(|(i, v)| v.map(|v| (start + i as i64 * step, v)))
                     .collect();
                 let ok = want.len() == s.points.len()
-                    && want.iter().zip(&s.points).all(|(a, b)| a.0 == b.0 && same(a.1, b.1));
+                    && want
+                        .iter()
+                        .zip(&s.points)
+                        .all(|(a, b)| a.0 == b.0 && same(a.1, b.1));
                 if !ok {
-                    return Err(format!("{}: got {:?}, expected {:?}", s.labels, s.points, want));
+                    return Err(format!(
+                        "{}: got {:?}, expected {:?}",
+                        s.labels, s.points, want
+                    ));
                 }
             }
             Ok(())
         }
     }
 }
-

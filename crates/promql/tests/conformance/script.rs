@@ -29,9 +29,19 @@ pub struct Expect {
 #[derive(Debug)]
 pub enum Cmd {
     /// Samples to add: labels and `(t ms, value)`; native-histogram values are skipped.
-    Load { series: Vec<(Labels, Vec<(i64, f64)>)> },
+    Load {
+        series: Vec<(Labels, Vec<(i64, f64)>)>,
+    },
     Clear,
-    Eval { line: usize, query: String, start: i64, end: i64, step: i64, instant: bool, expect: Expect },
+    Eval {
+        line: usize,
+        query: String,
+        start: i64,
+        end: i64,
+        step: i64,
+        instant: bool,
+        expect: Expect,
+    },
 }
 
 /// Parses a Prometheus duration (`1h30m`, `10s`, `0`, `-5m`) to milliseconds.
@@ -101,7 +111,9 @@ fn split_series(line: &str) -> (&str, &str) {
                     return (&line[..=i], line[i + 1..].trim());
                 }
             }
-            c if c.is_whitespace() && !in_quote && depth == 0 => return (&line[..i], line[i..].trim()),
+            c if c.is_whitespace() && !in_quote && depth == 0 => {
+                return (&line[..i], line[i..].trim());
+            }
             _ => {}
         }
     }
@@ -117,8 +129,12 @@ pub fn selector_labels(sel: &str) -> Result<Labels, String> {
     let promql_parser::parser::Expr::VectorSelector(vs) = expr else {
         return Err(format!("not a series selector: {sel}"));
     };
-    let mut pairs: Vec<(String, String)> =
-        vs.matchers.matchers.iter().map(|m| (m.name.clone(), m.value.clone())).collect();
+    let mut pairs: Vec<(String, String)> = vs
+        .matchers
+        .matchers
+        .iter()
+        .map(|m| (m.name.clone(), m.value.clone()))
+        .collect();
     if let Some(n) = vs.name {
         pairs.push(("__name__".into(), n));
     }
@@ -132,15 +148,27 @@ pub fn values(text: &str, hist: &mut bool) -> Result<Vec<Option<f64>>, String> {
     while !rest.is_empty() {
         if rest.starts_with("{{") {
             *hist = true;
-            let end = rest.find("}}").ok_or("unterminated histogram")? + 2;
-            let tail = &rest[end..];
-            let tok_end = tail.find(char::is_whitespace).unwrap_or(tail.len());
-            let mut n = 1;
-            if let Some(x) = tail[..tok_end].rfind('x') {
-                n = tail[x + 1..tok_end].parse::<usize>().map_or(1, |k| k + 1);
+            let mut depth = 0i32;
+            let mut end = rest.len();
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    c if c.is_whitespace() && depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
             }
+            let tok = &rest[..end];
+            let tail = &tok[tok.rfind("}}").map_or(0, |i| i + 2)..];
+            let n = tail
+                .strip_prefix('x')
+                .and_then(|k| k.parse::<usize>().ok())
+                .map_or(1, |k| k + 1);
             out.extend(std::iter::repeat_n(None, n));
-            rest = tail[tok_end..].trim_start();
+            rest = rest[end..].trim_start();
             continue;
         }
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -169,7 +197,9 @@ fn expand(tok: &str, out: &mut Vec<Option<f64>>) -> Result<(), String> {
         return Ok(());
     }
     let x = tok.rfind('x').ok_or(format!("bad token {tok}"))?;
-    let times: i64 = tok[x + 1..].parse().map_err(|_| format!("bad token {tok}"))?;
+    let times: i64 = tok[x + 1..]
+        .parse()
+        .map_err(|_| format!("bad token {tok}"))?;
     let head = &tok[..x];
     let bytes = head.as_bytes();
     let split = (1..bytes.len())
@@ -241,7 +271,11 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
         .lines()
         .map(|l| {
             let t = l.trim();
-            if t.starts_with('#') { String::new() } else { t.to_string() }
+            if t.starts_with('#') {
+                String::new()
+            } else {
+                t.to_string()
+            }
         })
         .collect();
     let mut cmds = Vec::new();
@@ -260,11 +294,18 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
             let mut series = Vec::new();
             while i < lines.len() && !lines[i].is_empty() {
                 let (sel, vals) = split_series(&lines[i]);
+                if sel.ends_with("@st") || vals.starts_with("@st") {
+                    i += 1;
+                    continue;
+                }
                 let labels = selector_labels(sel)?;
                 let mut hist = false;
                 let vs = values(vals, &mut hist)?;
-                let samples =
-                    vs.iter().enumerate().filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v))).collect();
+                let samples = vs
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(k, v)| v.map(|v| (k as i64 * gap, v)))
+                    .collect();
                 series.push((labels, samples));
                 i += 1;
             }
@@ -296,13 +337,19 @@ fn parse_eval(lines: &[String], at: usize, line_no: usize) -> Result<(Cmd, usize
     let rest = rest.trim();
     let (query, start, end, step, instant);
     if let Some(r) = rest.strip_prefix("instant") {
-        let r = r.trim().strip_prefix("at").ok_or("instant without at")?.trim();
+        let r = r
+            .trim()
+            .strip_prefix("at")
+            .ok_or("instant without at")?
+            .trim();
         let (t, q) = r.split_once(char::is_whitespace).ok_or("bad instant")?;
         let t = duration_ms(t).ok_or(format!("bad time {t}"))?;
         (query, start, end, step, instant) = (q.trim().to_string(), t, t, 0, true);
     } else if let Some(r) = rest.strip_prefix("range") {
         let parts: Vec<&str> = r.trim().splitn(7, char::is_whitespace).collect();
-        let [_, s, _, t, _, d, q] = parts.as_slice() else { return Err(format!("bad range {line}")) };
+        let [_, s, _, t, _, d, q] = parts.as_slice() else {
+            return Err(format!("bad range {line}"));
+        };
         let p = |x: &str| duration_ms(x).ok_or(format!("bad duration {x}"));
         (query, start, end, step, instant) = (q.trim().to_string(), p(s)?, p(t)?, p(d)?, false);
     } else {
@@ -329,7 +376,18 @@ fn parse_eval(lines: &[String], at: usize, line_no: usize) -> Result<(Cmd, usize
             e.series.push((labels, vs));
         }
     }
-    Ok((Cmd::Eval { line: line_no, query, start, end, step, instant, expect: e }, i))
+    Ok((
+        Cmd::Eval {
+            line: line_no,
+            query,
+            start,
+            end,
+            step,
+            instant,
+            expect: e,
+        },
+        i,
+    ))
 }
 
 #[test]
