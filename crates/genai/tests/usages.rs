@@ -8,7 +8,10 @@ use serde_json::Value;
 use sextant_genai::Catalog;
 use sextant_genai::catalog::units::Usage;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/genai-prices");
+const DIR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/genai-prices"
+);
 /// The timestamp the reference dataset was priced at: 2025-11-06T12:00:00Z.
 const AT: u64 = 1_762_430_400 * 1_000_000_000;
 
@@ -22,9 +25,10 @@ fn price(v: &Value, k: &str) -> Option<f64> {
 
 #[test]
 fn reference_prices_are_reproduced() {
-    let (Ok(data), Ok(usages)) =
-        (std::fs::read_to_string(format!("{DIR}/data.json")), std::fs::read_to_string(format!("{DIR}/usages.json")))
-    else {
+    let (Ok(data), Ok(usages)) = (
+        std::fs::read_to_string(format!("{DIR}/data.json")),
+        std::fs::read_to_string(format!("{DIR}/usages.json")),
+    ) else {
         panic!("../shared/data/genai-prices is required beside the repository");
     };
     let catalog = Catalog::from_json(&data, "custom", "data.json").expect("feed parses");
@@ -34,7 +38,9 @@ fn reference_prices_are_reproduced() {
     let mut mismatches = Vec::new();
     for case in &cases {
         let Some(model) = case.get("model").and_then(Value::as_str) else {
-            *skipped.entry("no model name in the response body".into()).or_default() += 1;
+            *skipped
+                .entry("no model name in the response body".into())
+                .or_default() += 1;
             continue;
         };
         for ex in case["extracted"].as_array().into_iter().flatten() {
@@ -49,7 +55,9 @@ fn reference_prices_are_reproduced() {
             for e in ex["extractors"].as_array().into_iter().flatten() {
                 let provider = e["provider_id"].as_str().unwrap_or_default();
                 if let Some(k) = &unknown {
-                    *skipped.entry(format!("usage key {k} not supported")).or_default() += 1;
+                    *skipped
+                        .entry(format!("usage key {k} not supported"))
+                        .or_default() += 1;
                     continue;
                 }
                 let ours = catalog.quote(Some(provider), model, &usage, AT);
@@ -58,13 +66,20 @@ fn reference_prices_are_reproduced() {
                         let output = price(e, "output_price").unwrap_or(0.0);
                         let total = price(e, "total_price").unwrap_or(input + output);
                         let b = q.breakdown;
-                        if close(b.input_usd, input) && close(b.output_usd, output) && close(b.total_usd, total) {
+                        if close(b.input_usd, input)
+                            && close(b.output_usd, output)
+                            && close(b.total_usd, total)
+                        {
                             matched += 1;
                         } else {
-                            mismatches.push(format!("{provider}/{model}: ours {b:?} vs {input} {output} {total}"));
+                            mismatches.push(format!(
+                                "{provider}/{model}: ours {b:?} vs {input} {output} {total}"
+                            ));
                         }
                     }
-                    (Some(_), Err(reason)) => mismatches.push(format!("{provider}/{model}: unpriced ({reason})")),
+                    (Some(_), Err(reason)) => {
+                        mismatches.push(format!("{provider}/{model}: unpriced ({reason})"))
+                    }
                     (None, Err(_)) => both_unpriced += 1,
                     // Our extra name candidates (snapshot suffix, routed `a/b` names) priced it.
                     (None, Ok(_)) => extra_priced += 1,
@@ -72,7 +87,9 @@ fn reference_prices_are_reproduced() {
             }
         }
     }
-    eprintln!("matched {matched}, both unpriced {both_unpriced}, priced only by us {extra_priced}, skipped {skipped:?}");
+    eprintln!(
+        "matched {matched}, both unpriced {both_unpriced}, priced only by us {extra_priced}, skipped {skipped:?}"
+    );
     for m in mismatches.iter().take(30) {
         eprintln!("MISMATCH {m}");
     }

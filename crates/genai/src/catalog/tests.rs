@@ -192,5 +192,9 @@ fn embedded_catalog_is_loaded_with_its_notice() {
 #[test]
 fn every_feed_regex_compiles() {
     let c = Catalog::embedded();
-    assert!(c.source().unsupported_regexes.is_empty(), "{:?}", c.source().unsupported_regexes);
+    assert!(
+        c.source().unsupported_regexes.is_empty(),
+        "{:?}",
+        c.source().unsupported_regexes
+    );
 }
