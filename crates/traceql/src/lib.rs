@@ -13,18 +13,26 @@
 //! the extensions listed in `EXTENSIONS.md`.
 
 pub mod ast;
+pub mod conditions;
 mod display;
 pub mod error;
 pub mod eval;
 mod lexer;
+pub mod metrics;
 mod parser;
+pub mod trace;
 mod validate;
+pub mod value;
 pub mod walk;
 
+pub use conditions::{Condition, Conditions, conditions};
 pub use display::format_duration;
 pub use error::{Error, EvalError, ParseError, ValidateError};
+pub use eval::{AttributeFallback, Engine, NoFallback, SpanMatch, SpansetResult, TraceResult};
+pub use metrics::{MetricsEvaluator, MetricsRequest, Series, default_step};
 pub use parser::parse_syntax;
 pub use validate::validate;
+pub use value::Value;
 
 /// Parses and validates a query: the entry point for anything that will execute it.
 pub fn parse(src: &str) -> Result<ast::Query, Error> {

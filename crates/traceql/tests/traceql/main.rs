@@ -1,3 +1,6 @@
 //! Integration tests of the TraceQL crate, in one binary to keep link time down.
 
 mod conformance;
+mod fixture;
+mod metrics;
+mod semantics;
