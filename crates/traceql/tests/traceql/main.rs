@@ -3,4 +3,5 @@
 mod conformance;
 mod fixture;
 mod metrics;
+mod props;
 mod semantics;
