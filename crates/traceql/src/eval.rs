@@ -406,9 +406,6 @@ impl Ctx<'_, '_> {
         let mut groups: Vec<(Value, Vec<usize>)> = Vec::new();
         for &i in &s.spans {
             let v = self.field(e, i)?;
-            if v == Value::Nil {
-                continue;
-            }
             match groups.iter_mut().find(|(k, _)| *k == v) {
                 Some((_, spans)) => spans.push(i),
                 None => groups.push((v, vec![i])),

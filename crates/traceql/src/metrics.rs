@@ -1,10 +1,14 @@
 //! TraceQL metrics: folds the spans a metrics query's pipeline keeps into time series.
 //!
 //! ```text
-//!  start                                                   end
-//!    |  step 0  |  step 1  |  step 2  | ...                 |
-//!    ^ a span counts in the step holding its start time; points are stamped with the step start
+//!  start (rounded down to a step)                  end (rounded up to a step)
+//!    (  step 0  ](  step 1  ](  step 2  ] ...              ]
+//!               ^ stamp 0   ^ stamp 1   ^ stamp 2
 //! ```
+//!
+//! As in Tempo, intervals are right-closed: a span counts in the interval holding its start
+//! time, and each point is stamped with the end of its interval. An instant query has one
+//! interval, `(start, end]`.
 //!
 //! `rate()` and `count_over_time()` give a point for every step (0 when empty); the other
 //! functions only where a step has values. The span `duration` is converted to seconds;
@@ -31,8 +35,27 @@ pub struct MetricsRequest {
     pub start_unix_nano: u64,
     /// Exclusive end (Unix ns).
     pub end_unix_nano: u64,
-    /// Step (ns), > 0.
+    /// Step (ns), > 0; ignored for an instant query.
     pub step_nanos: u64,
+    /// One interval over the whole range, without aligning it to the step.
+    pub instant: bool,
+}
+
+impl MetricsRequest {
+    /// The evaluated range `(start, end]` and step, aligned as Tempo aligns them.
+    fn aligned(&self) -> (u64, u64, u64) {
+        if self.instant {
+            return (
+                self.start_unix_nano,
+                self.end_unix_nano,
+                self.end_unix_nano - self.start_unix_nano,
+            );
+        }
+        let step = self.step_nanos;
+        let start = self.start_unix_nano - self.start_unix_nano % step;
+        let end = self.end_unix_nano.div_ceil(step).saturating_mul(step);
+        (start, end, step)
+    }
 }
 
 /// One output series.
@@ -129,7 +152,9 @@ fn log2_quantile(q: f64, buckets: &[(f64, u64)]) -> Option<f64> {
 pub struct MetricsEvaluator<'e> {
     engine: &'e Engine,
     query: &'e MetricsQuery,
-    req: MetricsRequest,
+    start: u64,
+    end: u64,
+    step: u64,
     steps: usize,
     series: HashMap<String, (Vec<Value>, Acc)>,
 }
@@ -145,12 +170,13 @@ impl<'e> MetricsEvaluator<'e> {
                 "compare() is not implemented yet".into(),
             ));
         }
-        if req.step_nanos == 0 || req.end_unix_nano <= req.start_unix_nano {
+        if (req.step_nanos == 0 && !req.instant) || req.end_unix_nano <= req.start_unix_nano {
             return Err(EvalError::BadRequest(
                 "need start < end and a positive step".into(),
             ));
         }
-        let steps = (req.end_unix_nano - req.start_unix_nano).div_ceil(req.step_nanos);
+        let (start, end, step) = req.aligned();
+        let steps = (end - start) / step;
         if steps > 11_000 {
             return Err(EvalError::BadRequest(format!(
                 "{steps} steps is more than 11000"
@@ -159,7 +185,9 @@ impl<'e> MetricsEvaluator<'e> {
         Ok(MetricsEvaluator {
             engine,
             query,
-            req,
+            start,
+            end,
+            step,
             steps: steps as usize,
             series: HashMap::new(),
         })
@@ -184,10 +212,11 @@ impl<'e> MetricsEvaluator<'e> {
 
     fn observe_span(&mut self, view: &TraceView<'_>, i: usize) -> Result<(), EvalError> {
         let ts = view.spans[i].span.start_time_unix_nano;
-        if ts < self.req.start_unix_nano || ts >= self.req.end_unix_nano {
+        if ts <= self.start || ts > self.end {
             return Ok(());
         }
-        let step = ((ts - self.req.start_unix_nano) / self.req.step_nanos) as usize;
+        // Right-closed intervals: a start exactly on a boundary belongs to the earlier one.
+        let step = ((ts - self.start - 1) / self.step) as usize;
         let (field, bucketed) = match &self.query.func {
             MetricsFunc::Rate | MetricsFunc::CountOverTime => (None, false),
             MetricsFunc::MinOverTime(f)
@@ -251,12 +280,12 @@ impl<'e> MetricsEvaluator<'e> {
     }
 
     fn timestamp_ms(&self, step: usize) -> i64 {
-        let ns = self.req.start_unix_nano + step as u64 * self.req.step_nanos;
+        let ns = self.start + (step as u64 + 1) * self.step;
         (ns / 1_000_000) as i64
     }
 
     fn series_of(&self, labels: Vec<(String, Value)>, acc: &Acc) -> Vec<Series> {
-        let step_secs = self.req.step_nanos as f64 / 1e9;
+        let step_secs = self.step as f64 / 1e9;
         let points = |f: &dyn Fn(usize) -> Option<f64>| -> Vec<(i64, f64)> {
             (0..self.steps)
                 .filter_map(|s| f(s).map(|v| (self.timestamp_ms(s), v)))

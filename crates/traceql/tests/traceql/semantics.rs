@@ -221,6 +221,21 @@ fn pipelines_aggregates_by_coalesce_select() {
         &a,
     );
     assert_eq!(by, vec![vec![1], vec![2, 4], vec![3]]);
+    // As in Tempo, spans without the value form a group of their own.
+    let r = run("{ } | by(span.gen_ai.tool.name)", &a).expect("matches");
+    let groups: Vec<(Value, usize)> = r
+        .spansets
+        .iter()
+        .map(|s| (s.attributes[0].1.clone(), s.matched))
+        .collect();
+    assert_eq!(
+        groups,
+        vec![
+            (Value::Nil, 3),
+            (Value::Str("search".into()), 1),
+            (Value::Str("fetch".into()), 1)
+        ]
+    );
     let r = run("{ } | by(kind) | count() > 1", &a).expect("two internal, two client");
     let keys: Vec<&Value> = r.spansets.iter().map(|s| &s.attributes[0].1).collect();
     assert_eq!(keys.len(), 2);
