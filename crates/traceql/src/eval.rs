@@ -198,6 +198,16 @@ impl Engine {
         Ctx { engine: self, view }.pipeline(pipeline, vec![all])
     }
 
+    /// Whether the filter expression `e` holds for span `i`.
+    pub(crate) fn filter_matches(
+        &self,
+        view: &TraceView<'_>,
+        e: &FieldExpr,
+        i: usize,
+    ) -> Result<bool, EvalError> {
+        Ok(Ctx { engine: self, view }.field(e, i)?.is_true())
+    }
+
     pub(crate) fn field_value(
         &self,
         view: &TraceView<'_>,

@@ -16,6 +16,8 @@
 //! is in seconds. Quantiles are estimated from log2 buckets by linear interpolation inside the
 //! bucket, as Tempo does.
 
+mod compare;
+
 use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
@@ -27,6 +29,7 @@ use crate::error::EvalError;
 use crate::eval::Engine;
 use crate::trace::TraceView;
 use crate::value::Value;
+use compare::Compare;
 
 /// The time range and resolution of a metrics query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,6 +159,7 @@ pub struct MetricsEvaluator<'e> {
     end: u64,
     step: u64,
     steps: usize,
+    compare: Option<Compare>,
     series: HashMap<String, (Vec<Value>, Acc)>,
 }
 
@@ -165,11 +169,6 @@ impl<'e> MetricsEvaluator<'e> {
         let Root::Metrics(query) = &engine.query().root else {
             return Err(EvalError::BadRequest("not a metrics query".into()));
         };
-        if let MetricsFunc::Compare { .. } = query.func {
-            return Err(EvalError::Unsupported(
-                "compare() is not implemented yet".into(),
-            ));
-        }
         if (req.step_nanos == 0 && !req.instant) || req.end_unix_nano <= req.start_unix_nano {
             return Err(EvalError::BadRequest(
                 "need start < end and a positive step".into(),
@@ -189,6 +188,14 @@ impl<'e> MetricsEvaluator<'e> {
             end,
             step,
             steps: steps as usize,
+            compare: match &query.func {
+                MetricsFunc::Compare {
+                    selection,
+                    top,
+                    window,
+                } => Some(Compare::new(selection, *top, *window, steps as usize)),
+                _ => None,
+            },
             series: HashMap::new(),
         })
     }
@@ -226,7 +233,12 @@ impl<'e> MetricsEvaluator<'e> {
             MetricsFunc::HistogramOverTime(f) | MetricsFunc::QuantileOverTime(f, _) => {
                 (Some(f), true)
             }
-            MetricsFunc::Compare { .. } => return Ok(()),
+            MetricsFunc::Compare { .. } => {
+                if let Some(c) = &mut self.compare {
+                    c.observe(self.engine, view, i, step)?;
+                }
+                return Ok(());
+            }
         };
         let value = match field {
             None => 0.0,
@@ -251,6 +263,11 @@ impl<'e> MetricsEvaluator<'e> {
 
     /// The series, after `topk`/`bottomk` and filters; sorted by labels.
     pub fn finish(self) -> Vec<Series> {
+        if let Some(c) = &self.compare {
+            let mut out = c.finish(&|s| self.timestamp_ms(s));
+            out.sort_by(|a, b| format!("{:?}", a.labels).cmp(&format!("{:?}", b.labels)));
+            return out;
+        }
         let mut out = Vec::new();
         for (labels, acc) in self.series.values() {
             let named = self.label_pairs(labels.clone());

@@ -205,3 +205,82 @@ fn search_queries_and_bad_ranges_are_refused() {
     };
     assert!(MetricsEvaluator::new(&engine, zero_step).is_err());
 }
+
+fn find<'a>(series: &'a [Series], labels: &[(&str, Value)]) -> Option<&'a Series> {
+    series
+        .iter()
+        .find(|s| labels.iter().all(|(k, v)| label(s, k) == *v) && s.labels.len() == labels.len())
+}
+
+#[test]
+fn compare_splits_attribute_values_into_selection_and_baseline() {
+    use sextant_traceql::ast::Status;
+    let s = eval("{ } | compare({ status = error })");
+    let meta = |t: &str| ("__meta_type", Value::Str(t.into()));
+    let sel_error = find(
+        &s,
+        &[meta("selection"), ("status", Value::Status(Status::Error))],
+    )
+    .expect("selection");
+    assert_eq!(sel_error.points, [(P0, 1.0), (P1, 1.0), (P2, 0.0)]);
+    let base_unset = find(
+        &s,
+        &[meta("baseline"), ("status", Value::Status(Status::Unset))],
+    )
+    .expect("baseline");
+    assert_eq!(base_unset.points, [(P0, 3.0), (P1, 1.0), (P2, 0.0)]);
+    let base_ok = find(
+        &s,
+        &[meta("baseline"), ("status", Value::Status(Status::Ok))],
+    )
+    .expect("ok");
+    assert_eq!(base_ok.points, [(P0, 1.0), (P1, 0.0), (P2, 0.0)]);
+    let total = find(
+        &s,
+        &[
+            meta("selection_total"),
+            ("resource.service.name", Value::Nil),
+        ],
+    )
+    .expect("total");
+    assert_eq!(total.points, [(P0, 1.0), (P1, 1.0), (P2, 0.0)]);
+    let model = find(
+        &s,
+        &[
+            meta("baseline"),
+            ("span.gen_ai.request.model", Value::Str("gpt-4o".into())),
+        ],
+    );
+    assert_eq!(
+        model.expect("span attributes take part").points[0],
+        (P0, 1.0)
+    );
+    let keys: Vec<&str> = s
+        .iter()
+        .flat_map(|x| x.labels.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    assert!(
+        !keys.contains(&"duration") && !keys.contains(&"trace:id"),
+        "{keys:?}"
+    );
+
+    // Top 1 keeps the most frequent baseline status and flags the attribute.
+    let s = eval("{ } | compare({ status = error }, 1)");
+    let statuses: Vec<&Series> = s
+        .iter()
+        .filter(|x| {
+            label(x, "__meta_type") == Value::Str("baseline".into())
+                && label(x, "status") != Value::Nil
+        })
+        .collect();
+    assert_eq!(statuses.len(), 1);
+    assert_eq!(label(statuses[0], "status"), Value::Status(Status::Unset));
+    let err = find(
+        &s,
+        &[
+            ("__meta_error", Value::Str("__too_many_values__".into())),
+            ("status", Value::Nil),
+        ],
+    );
+    assert!(err.is_some_and(|e| e.points.is_empty()));
+}
