@@ -30,7 +30,7 @@ pub use display::format_duration;
 pub use error::{Error, EvalError, ParseError, ValidateError};
 pub use eval::{AttributeFallback, Engine, NoFallback, SpanMatch, SpansetResult, TraceResult};
 pub use metrics::{MetricsEvaluator, MetricsRequest, Series, default_step};
-pub use parser::parse_syntax;
+pub use parser::{parse_field_ref, parse_syntax};
 pub use validate::validate;
 pub use value::Value;
 

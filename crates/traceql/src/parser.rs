@@ -13,8 +13,8 @@ mod field;
 mod metrics;
 
 use crate::ast::{
-    Aggregate, AggregateFunc, BinaryOp, Hint, Pipeline, Query, Root, ScalarExpr, ScalarFilter,
-    SpansetExpr, SpansetOp, Stage,
+    Aggregate, AggregateFunc, BinaryOp, FieldRef, Hint, Pipeline, Query, Root, ScalarExpr,
+    ScalarFilter, SpansetExpr, SpansetOp, Stage,
 };
 use crate::error::ParseError;
 use crate::lexer::{self, Spanned, Tok};
@@ -25,6 +25,20 @@ pub fn parse_syntax(src: &str) -> Result<Query, ParseError> {
     let mut p = Parser { toks, i: 0 };
     let q = p.query()?;
     Ok(q)
+}
+
+/// Parses a lone attribute or intrinsic such as `resource.service.name`, `.x` or `span:kind`
+/// (the tag of Tempo's `/api/v2/search/tag/<tag>/values`).
+pub fn parse_field_ref(src: &str) -> Result<FieldRef, ParseError> {
+    let mut p = Parser {
+        toks: lexer::lex(src)?,
+        i: 0,
+    };
+    let r = p.field_ref()?;
+    if p.peek() != &Tok::Eof {
+        return Err(p.unexpected("end of query"));
+    }
+    Ok(r)
 }
 
 pub(crate) struct Parser {
@@ -441,6 +455,15 @@ mod tests {
             panic!()
         };
         assert_eq!(**r, FieldExpr::Static(Static::Int(-1)));
+    }
+
+    #[test]
+    fn lone_field_refs_parse() {
+        assert!(parse_field_ref("resource.service.name").is_ok());
+        assert!(parse_field_ref("span:kind").is_ok());
+        assert!(parse_field_ref("status").is_ok());
+        assert!(parse_field_ref("bogus").is_err());
+        assert!(parse_field_ref(".a .b").is_err());
     }
 
     #[test]

@@ -91,6 +91,74 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The value as an OTLP attribute value, as Tempo renders span attributes in search
+    /// results: durations as Go-style duration strings (`1m30s`), status and kind as words.
+    pub fn to_any_value(&self) -> AnyValue {
+        let v = match self {
+            Value::Nil => return AnyValue { value: None },
+            Value::Int(i) => any_value::Value::IntValue(*i),
+            Value::Float(f) => any_value::Value::DoubleValue(*f),
+            Value::Str(s) => any_value::Value::StringValue(s.clone()),
+            Value::Bool(b) => any_value::Value::BoolValue(*b),
+            Value::Duration(d) => any_value::Value::StringValue(go_duration(*d)),
+            Value::Status(s) => any_value::Value::StringValue(Static::Status(*s).to_string()),
+            Value::Kind(k) => any_value::Value::StringValue(k.name().to_string()),
+            Value::Array(items) => {
+                any_value::Value::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
+                    values: items.iter().map(Value::to_any_value).collect(),
+                })
+            }
+        };
+        AnyValue { value: Some(v) }
+    }
+}
+
+/// A duration as Go's `time.Duration.String()` writes it (`1.5s`, `2m0s`, `250µs`), which is
+/// how Tempo shows durations in search results.
+pub fn go_duration(ns: i64) -> String {
+    if ns == 0 {
+        return "0s".to_string();
+    }
+    let sign = if ns < 0 { "-" } else { "" };
+    let n = ns.unsigned_abs();
+    // `whole.fraction` of n / unit, trailing zeros trimmed.
+    let frac = |unit: u64, digits: usize| {
+        let f = format!("{:0digits$}", n % unit);
+        let f = f.trim_end_matches('0');
+        if f.is_empty() {
+            format!("{}", n / unit)
+        } else {
+            format!("{}.{f}", n / unit)
+        }
+    };
+    let body = if n < 1_000 {
+        format!("{n}ns")
+    } else if n < 1_000_000 {
+        format!("{}µs", frac(1_000, 3))
+    } else if n < 1_000_000_000 {
+        format!("{}ms", frac(1_000_000, 6))
+    } else {
+        let (h, m) = (n / 3_600_000_000_000, (n / 60_000_000_000) % 60);
+        let secs = {
+            let rest = n % 60_000_000_000;
+            let f = format!("{:09}", rest % 1_000_000_000);
+            let f = f.trim_end_matches('0');
+            if f.is_empty() {
+                format!("{}s", rest / 1_000_000_000)
+            } else {
+                format!("{}.{f}s", rest / 1_000_000_000)
+            }
+        };
+        match (h, m) {
+            (0, 0) => secs,
+            (0, m) => format!("{m}m{secs}"),
+            (h, m) => format!("{h}h{m}m{secs}"),
+        }
+    };
+    format!("{sign}{body}")
+}
+
 /// Lower-case hex of an id.
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
@@ -285,6 +353,22 @@ mod tests {
         assert!(compare(BinaryOp::Eq, &a, &Value::Str("b".into()), None));
         assert!(!compare(BinaryOp::Ne, &a, &Value::Str("b".into()), None));
         assert!(compare(BinaryOp::Ne, &a, &Value::Str("c".into()), None));
+    }
+
+    #[test]
+    fn renders_like_tempo_search_attributes() {
+        let s = |v: Value| match v.to_any_value().value {
+            Some(any_value::Value::StringValue(s)) => s,
+            other => format!("{other:?}"),
+        };
+        assert_eq!(s(Value::Duration(90_000_000_000)), "1m30s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(3_600_000_000_000), "1h0m0s");
+        assert_eq!(go_duration(250_000), "250µs");
+        assert_eq!(go_duration(1_250_000), "1.25ms");
+        assert_eq!(go_duration(-7), "-7ns");
+        assert_eq!(s(Value::Status(Status::Error)), "error");
+        assert_eq!(s(Value::Kind(Kind::Client)), "client");
     }
 
     #[test]
