@@ -143,6 +143,40 @@ impl Engine {
         self
     }
 
+    /// Whether each span's match depends on that span alone: the pipeline is one `{ filter }`
+    /// whose fields are neither trace-level nor structural. Then spans may be fed in any
+    /// grouping (e.g. a metrics query over raw span batches, without assembling traces).
+    pub fn is_span_local(&self) -> bool {
+        let pipeline = match &self.query.root {
+            Root::Pipeline(p) => p,
+            Root::Metrics(m) => &m.pipeline,
+        };
+        if !matches!(
+            pipeline.stages.as_slice(),
+            [Stage::Spanset(SpansetExpr::Filter(_))]
+        ) {
+            return false;
+        }
+        let mut local = true;
+        crate::walk::pipeline(pipeline, &mut |r| {
+            local &= !matches!(
+                r,
+                FieldRef::Intrinsic {
+                    intrinsic: Intrinsic::RootName
+                        | Intrinsic::RootServiceName
+                        | Intrinsic::TraceDuration
+                        | Intrinsic::ChildCount
+                        | Intrinsic::NestedSetLeft
+                        | Intrinsic::NestedSetRight
+                        | Intrinsic::NestedSetParent
+                        | Intrinsic::Parent,
+                    ..
+                }
+            );
+        });
+        local
+    }
+
     /// The query.
     pub fn query(&self) -> &Query {
         &self.query
@@ -500,6 +534,18 @@ mod tests {
             Some(Value::Float(1.5))
         );
         assert_eq!(fold_aggregate(AggregateFunc::Min, &[]), None);
+    }
+
+    #[test]
+    fn span_local_queries_are_single_filters_without_trace_fields() {
+        let local = |q: &str| Engine::compile(q).expect("valid").is_span_local();
+        assert!(local(
+            "{ status = error } | rate() by (resource.service.name)"
+        ));
+        assert!(local("{ }"));
+        assert!(!local("{ rootName = \"x\" } | rate()"));
+        assert!(!local("{ .a } >> { .b }"));
+        assert!(!local("{ .a } | count() > 1"));
     }
 
     #[test]
