@@ -1,7 +1,7 @@
 //! Per-span evaluation of field expressions: attribute lookup (with the fallback hook) and
 //! intrinsics.
 
-use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 
 use super::Ctx;
 use crate::ast::{
@@ -47,6 +47,12 @@ impl Ctx<'_, '_> {
         r: &FieldExpr,
         i: usize,
     ) -> Result<Value, EvalError> {
+        if let (FieldExpr::Field(f), FieldExpr::Static(Static::Str(lit))) = (l, r)
+            && (op.is_comparison() || op.is_regex())
+            && let Some(v) = self.str_field(f, i)
+        {
+            return Ok(Value::Bool(self.compare_str(op, v, lit)));
+        }
         match op {
             BinaryOp::And => Ok(Value::Bool(
                 self.field(l, i)?.is_true() && self.field(r, i)?.is_true(),
@@ -75,6 +81,54 @@ impl Ctx<'_, '_> {
                     re,
                 )))
             }
+        }
+    }
+
+    /// Fast path for the most common filter, `field op "literal"`: the field's string, borrowed,
+    /// when the span has it as a string. `None` sends the caller down the general path.
+    fn str_field(&self, r: &FieldRef, i: usize) -> Option<&str> {
+        let s = &self.view.spans[i];
+        let attrs = match r {
+            FieldRef::Intrinsic {
+                intrinsic: Intrinsic::Name,
+                ..
+            } => return Some(&s.span.name),
+            FieldRef::Attribute(a) if !a.parent => match a.scope {
+                AttributeScope::Span | AttributeScope::None => &s.span.attributes,
+                AttributeScope::Resource => &s.resource.attributes,
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let FieldRef::Attribute(a) = r else {
+            return None;
+        };
+        let kv = attrs.iter().find(|kv| kv.key == a.name)?;
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn compare_str(&self, op: BinaryOp, v: &str, lit: &str) -> bool {
+        match op {
+            BinaryOp::Eq => v == lit,
+            BinaryOp::Ne => v != lit,
+            BinaryOp::Lt => v < lit,
+            BinaryOp::Le => v <= lit,
+            BinaryOp::Gt => v > lit,
+            BinaryOp::Ge => v >= lit,
+            BinaryOp::Regex => self
+                .engine
+                .regexes
+                .get(lit)
+                .is_some_and(|re| re.is_match(v)),
+            BinaryOp::NotRegex => self
+                .engine
+                .regexes
+                .get(lit)
+                .is_some_and(|re| !re.is_match(v)),
+            _ => false,
         }
     }
 
