@@ -351,10 +351,10 @@ fn model_candidates(model: &str) -> Vec<String> {
         out.push(format!("ft:id:{base}"));
         return out;
     }
-    if let Some((_, tail)) = model.rsplit_once('/') {
-        if !tail.is_empty() {
-            out.push(tail.to_string());
-        }
+    if let Some((_, tail)) = model.rsplit_once('/')
+        && !tail.is_empty()
+    {
+        out.push(tail.to_string());
     }
     let last = out.last().cloned().unwrap_or_default();
     if let Some(stripped) = strip_snapshot(&last) {

@@ -138,11 +138,11 @@ impl ContentPolicy {
             let content = is_content_event(&ev.name);
             self.attributes(&mut ev.attributes, content, &mut st);
         }
-        if let Some(status) = span.status.as_mut() {
-            if let Some((text, n)) = redact::redact(&status.message, &self.redact, false) {
-                status.message = text;
-                st.values_redacted += n;
-            }
+        if let Some(status) = span.status.as_mut()
+            && let Some((text, n)) = redact::redact(&status.message, &self.redact, false)
+        {
+            status.message = text;
+            st.values_redacted += n;
         }
         st
     }

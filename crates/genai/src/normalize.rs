@@ -183,11 +183,14 @@ impl Builder {
                 };
                 o.operation = Some(op);
             }
-            Conv::Implies(ImpliedOp::InvokeAgent) => {
+            Conv::Implies(implied) => {
                 if attr::as_str(v).is_none() {
                     return false;
                 }
-                o.operation = Some(Operation::InvokeAgent);
+                o.operation = Some(match implied {
+                    ImpliedOp::InvokeAgent => Operation::InvokeAgent,
+                    ImpliedOp::ExecuteTool => Operation::ExecuteTool,
+                });
             }
             Conv::Count => {
                 let Some(n) = attr::as_count(v) else {

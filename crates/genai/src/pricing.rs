@@ -31,12 +31,11 @@ pub fn price(catalog: &Catalog, c: &mut Canonical, start_unix_nano: u64) {
     };
     // The response model is more specific (dated snapshot); fall back to the request model.
     let mut result = catalog.quote(c.provider.as_deref(), model, &usage, at);
-    if result.is_err() {
-        if let (Some(req), Some(_)) = (c.request_model.as_deref(), c.response_model.as_deref()) {
-            if let Ok(q) = catalog.quote(c.provider.as_deref(), req, &usage, at) {
-                result = Ok(q);
-            }
-        }
+    if result.is_err()
+        && let (Some(req), Some(_)) = (c.request_model.as_deref(), c.response_model.as_deref())
+        && let Ok(q) = catalog.quote(c.provider.as_deref(), req, &usage, at)
+    {
+        result = Ok(q);
     }
     match result {
         Ok(q) => {

@@ -93,6 +93,8 @@ pub enum Conv {
 pub enum ImpliedOp {
     /// The span is an agent run.
     InvokeAgent,
+    /// The span is a tool execution.
+    ExecuteTool,
 }
 
 /// One row of the dialect table.
@@ -260,6 +262,13 @@ pub static RULES: &[Rule] = &[
     r("gen_ai.tool.name", ToolName, Text, 0, "OTel GenAI"),
     r("tool.name", ToolName, Text, 2, "OpenInference"),
     r("gen_ai.tool.call.id", ToolCallId, Text, 0, "OTel GenAI"),
+    r(
+        "gen_ai.tool.call.id",
+        Operation,
+        Implies(ImpliedOp::ExecuteTool),
+        6,
+        "ajolopy tool span (no operation name)",
+    ),
     r("tool_call.id", ToolCallId, Text, 2, "OpenInference"),
     // conversation and user
     r(

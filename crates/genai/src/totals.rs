@@ -73,10 +73,10 @@ impl TraceTotals {
         if is_tool_call(c) {
             self.tool_calls += 1;
         }
-        if let Some(a) = &c.agent_name {
-            if !self.agents.contains(a) {
-                self.agents.insert(a.clone());
-            }
+        if let Some(a) = &c.agent_name
+            && !self.agents.contains(a)
+        {
+            self.agents.insert(a.clone());
         }
         keep_min(&mut self.conversation_id, c.conversation_id.as_deref());
         keep_min(&mut self.user_id, c.user_id.as_deref());
@@ -115,10 +115,10 @@ fn to_femto(usd: f64) -> u128 {
 }
 
 fn keep_min(slot: &mut Option<String>, candidate: Option<&str>) {
-    if let Some(c) = candidate {
-        if slot.as_deref().is_none_or(|cur| c < cur) {
-            *slot = Some(c.to_string());
-        }
+    if let Some(c) = candidate
+        && slot.as_deref().is_none_or(|cur| c < cur)
+    {
+        *slot = Some(c.to_string());
     }
 }
 
@@ -137,7 +137,7 @@ mod tests {
         };
         Canonical {
             operation,
-            request_model: (op % 2 == 0).then(|| "m".to_string()),
+            request_model: op.is_multiple_of(2).then(|| "m".to_string()),
             input_tokens: Some(u64::from(tokens.0)),
             output_tokens: Some(u64::from(tokens.1)),
             cache_read_tokens: Some(u64::from(tokens.2.min(tokens.0))),
@@ -145,8 +145,8 @@ mod tests {
                 usd: f64::from(c) * 1e-7,
                 source: CostSource::Client { key: "k".into() },
             }),
-            agent_name: (agent % 3 != 0).then(|| format!("agent-{}", agent % 3)),
-            conversation_id: (conv % 2 == 0).then(|| format!("conv-{conv}")),
+            agent_name: (!agent.is_multiple_of(3)).then(|| format!("agent-{}", agent % 3)),
+            conversation_id: conv.is_multiple_of(2).then(|| format!("conv-{conv}")),
             ..Default::default()
         }
     }

@@ -190,16 +190,8 @@ fn simple(op: TokenId, vec: &Vector, group_of: &[usize], labels: &[Labels], q: f
                 let qq = (g.count - 1.0) / g.count;
                 (g.mean, g.kahan) = kahan_inc(f / g.count, qq * g.mean, qq * g.kahan);
             }
-            T_MAX => {
-                if g.value < f || g.value.is_nan() {
-                    g.value = f;
-                }
-            }
-            T_MIN => {
-                if g.value > f || g.value.is_nan() {
-                    g.value = f;
-                }
-            }
+            T_MAX if g.value < f || g.value.is_nan() => g.value = f,
+            T_MIN if g.value > f || g.value.is_nan() => g.value = f,
             T_COUNT => g.count += 1.0,
             T_STDDEV | T_STDVAR => {
                 g.count += 1.0;

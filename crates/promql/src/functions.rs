@@ -30,7 +30,7 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Matrix> {
         _ => {}
     }
     if name.starts_with("sort") && ev.steps.start != ev.steps.end {
-        ev.ctx.info(format!("PromQL info: sort is ineffective for range queries since results are always sorted by labels"));
+        ev.ctx.warn("PromQL warning: sort is ineffective for range queries since results are always sorted by labels".into());
     }
     let mut inputs: Vec<Matrix> = Vec::with_capacity(args.len());
     let mut strings: Vec<String> = Vec::new();
@@ -398,17 +398,18 @@ fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
                     .into(),
             ));
         }
-        if (name == "rate" || name == "increase") && !pts.is_empty() {
-            if let Some(n) = s.labels.metric_name() {
-                if !["_total", "_sum", "_count", "_bucket"]
-                    .iter()
-                    .any(|x| n.ends_with(x))
-                {
-                    ev.ctx.info(format!(
-                        "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
-                    ));
-                }
-            }
+        let counter_fn = name == "rate" || name == "increase";
+        if let Some(n) = s
+            .labels
+            .metric_name()
+            .filter(|_| counter_fn && !pts.is_empty())
+            && !["_total", "_sum", "_count", "_bucket"]
+                .iter()
+                .any(|x| n.ends_with(x))
+        {
+            ev.ctx.info(format!(
+                "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
+            ));
         }
         if !pts.is_empty() {
             out.push(SeriesPts {

@@ -10,6 +10,22 @@ pub struct Query {
     pub hints: Vec<Hint>,
 }
 
+impl Query {
+    /// Whether this is a metrics query (what `/api/metrics/*` accepts).
+    pub fn is_metrics(&self) -> bool {
+        matches!(self.root, Root::Metrics(_))
+    }
+
+    /// The value of hint `name` (`with(name = value)`), the last one if repeated.
+    pub fn hint(&self, name: &str) -> Option<&Static> {
+        self.hints
+            .iter()
+            .rev()
+            .find(|h| h.name == name)
+            .map(|h| &h.value)
+    }
+}
+
 /// The two kinds of query.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Root {

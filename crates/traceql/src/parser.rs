@@ -13,8 +13,8 @@ mod field;
 mod metrics;
 
 use crate::ast::{
-    Aggregate, AggregateFunc, BinaryOp, Hint, Pipeline, Query, Root, ScalarExpr, ScalarFilter,
-    SpansetExpr, SpansetOp, Stage,
+    Aggregate, AggregateFunc, BinaryOp, FieldRef, Hint, Pipeline, Query, Root, ScalarExpr,
+    ScalarFilter, SpansetExpr, SpansetOp, Stage,
 };
 use crate::error::ParseError;
 use crate::lexer::{self, Spanned, Tok};
@@ -22,14 +22,38 @@ use crate::lexer::{self, Spanned, Tok};
 /// Parses query text into a syntax tree without validating it; see [`crate::validate`].
 pub fn parse_syntax(src: &str) -> Result<Query, ParseError> {
     let toks = lexer::lex(src)?;
-    let mut p = Parser { toks, i: 0 };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        depth: 0,
+    };
     let q = p.query()?;
     Ok(q)
 }
 
+/// Parses a lone attribute or intrinsic such as `resource.service.name`, `.x` or `span:kind`
+/// (the tag of Tempo's `/api/v2/search/tag/<tag>/values`).
+pub fn parse_field_ref(src: &str) -> Result<FieldRef, ParseError> {
+    let mut p = Parser {
+        toks: lexer::lex(src)?,
+        i: 0,
+        depth: 0,
+    };
+    let r = p.field_ref()?;
+    if p.peek() != &Tok::Eof {
+        return Err(p.unexpected("end of query"));
+    }
+    Ok(r)
+}
+
+/// Deepest nesting of parentheses and operators accepted, so hostile input cannot exhaust the
+/// stack of this recursive parser (or of the recursive passes over the tree after it).
+const MAX_DEPTH: usize = 100;
+
 pub(crate) struct Parser {
     toks: Vec<Spanned>,
     i: usize,
+    pub(crate) depth: usize,
 }
 
 /// What a stage-level operand is, which decides what the operators after it mean.
@@ -249,7 +273,23 @@ impl Parser {
         })
     }
 
+    /// Counts one level of nesting; fails past [`MAX_DEPTH`].
+    pub(crate) fn enter(&mut self) -> Result<(), ParseError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(self.unexpected("at most 100 levels of nesting"));
+        }
+        Ok(())
+    }
+
     fn stage_expr(&mut self, min_bp: u8) -> Result<Node, ParseError> {
+        self.enter()?;
+        let r = self.stage_expr_inner(min_bp);
+        self.depth -= 1;
+        r
+    }
+
+    fn stage_expr_inner(&mut self, min_bp: u8) -> Result<Node, ParseError> {
         let mut lhs = self.stage_primary()?;
         loop {
             lhs = match lhs {
@@ -441,6 +481,27 @@ mod tests {
             panic!()
         };
         assert_eq!(**r, FieldExpr::Static(Static::Int(-1)));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{{ {}.a{} }}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse_syntax(&deep).is_err());
+        let deep = format!("{}{{ }}{}", "(".repeat(100_000), ")".repeat(100_000));
+        assert!(parse_syntax(&deep).is_err());
+        let deep = format!("{{ {}1 }}", "-".repeat(100_000));
+        assert!(parse_syntax(&deep).is_err());
+        let ok = format!("{{ {}.a{} }}", "(".repeat(40), ")".repeat(40));
+        assert!(parse_syntax(&ok).is_ok());
+    }
+
+    #[test]
+    fn lone_field_refs_parse() {
+        assert!(parse_field_ref("resource.service.name").is_ok());
+        assert!(parse_field_ref("span:kind").is_ok());
+        assert!(parse_field_ref("status").is_ok());
+        assert!(parse_field_ref("bogus").is_err());
+        assert!(parse_field_ref(".a .b").is_err());
     }
 
     #[test]

@@ -84,3 +84,55 @@ pub(crate) fn field(e: &FieldExpr, f: &mut dyn FnMut(&FieldRef)) {
         FieldExpr::Neg(x) | FieldExpr::Not(x) => field(x, f),
     }
 }
+
+/// Calls `f` for every top-level field expression (filters, `by()`, aggregate arguments).
+pub fn for_each_expr(q: &Query, f: &mut dyn FnMut(&FieldExpr)) {
+    match &q.root {
+        Root::Pipeline(p) => pipeline_exprs(p, f),
+        Root::Metrics(m) => {
+            pipeline_exprs(&m.pipeline, f);
+            if let MetricsFunc::Compare { selection, .. } = &m.func {
+                spanset_exprs(selection, f);
+            }
+        }
+    }
+}
+
+fn pipeline_exprs(p: &Pipeline, f: &mut dyn FnMut(&FieldExpr)) {
+    for s in &p.stages {
+        match s {
+            Stage::Spanset(e) => spanset_exprs(e, f),
+            Stage::ScalarFilter(sf) => {
+                scalar_exprs(&sf.lhs, f);
+                scalar_exprs(&sf.rhs, f);
+            }
+            Stage::By(e) => f(e),
+            Stage::Aggregate(a) => a.arg.iter().for_each(&mut *f),
+            Stage::Select(_) | Stage::Coalesce => {}
+        }
+    }
+}
+
+fn spanset_exprs(e: &SpansetExpr, f: &mut dyn FnMut(&FieldExpr)) {
+    match e {
+        SpansetExpr::Filter(Some(x)) => f(x),
+        SpansetExpr::Filter(None) => {}
+        SpansetExpr::Op(_, l, r) => {
+            spanset_exprs(l, f);
+            spanset_exprs(r, f);
+        }
+        SpansetExpr::Pipeline(p) => pipeline_exprs(p, f),
+    }
+}
+
+fn scalar_exprs(e: &ScalarExpr, f: &mut dyn FnMut(&FieldExpr)) {
+    match e {
+        ScalarExpr::Aggregate(a) => a.arg.iter().for_each(&mut *f),
+        ScalarExpr::Static(_) => {}
+        ScalarExpr::Binary(_, l, r) => {
+            scalar_exprs(l, f);
+            scalar_exprs(r, f);
+        }
+        ScalarExpr::Pipeline(p) => pipeline_exprs(p, f),
+    }
+}

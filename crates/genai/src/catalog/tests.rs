@@ -188,3 +188,13 @@ fn embedded_catalog_is_loaded_with_its_notice() {
         assert!((q.breakdown.total_usd - 2.025e-05).abs() < 1e-12);
     }
 }
+
+#[test]
+fn every_feed_regex_compiles() {
+    let c = Catalog::embedded();
+    assert!(
+        c.source().unsupported_regexes.is_empty(),
+        "{:?}",
+        c.source().unsupported_regexes
+    );
+}

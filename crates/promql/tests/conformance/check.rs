@@ -52,10 +52,10 @@ pub fn run_eval(
     let res = match (res, e.fail) {
         (Err(err), true) => {
             let msg = err.to_string();
-            if let Some(m) = &e.fail_msg {
-                if *m != msg {
-                    return Err(format!("failed with {msg:?}, expected message {m:?}"));
-                }
+            if let Some(m) = &e.fail_msg
+                && *m != msg
+            {
+                return Err(format!("failed with {msg:?}, expected message {m:?}"));
             }
             if let Some(r) = &e.fail_regex {
                 let re = regex::Regex::new(r).map_err(|x| x.to_string())?;

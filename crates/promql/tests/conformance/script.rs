@@ -148,15 +148,27 @@ pub fn values(text: &str, hist: &mut bool) -> Result<Vec<Option<f64>>, String> {
     while !rest.is_empty() {
         if rest.starts_with("{{") {
             *hist = true;
-            let end = rest.find("}}").ok_or("unterminated histogram")? + 2;
-            let tail = &rest[end..];
-            let tok_end = tail.find(char::is_whitespace).unwrap_or(tail.len());
-            let mut n = 1;
-            if let Some(x) = tail[..tok_end].rfind('x') {
-                n = tail[x + 1..tok_end].parse::<usize>().map_or(1, |k| k + 1);
+            let mut depth = 0i32;
+            let mut end = rest.len();
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    c if c.is_whitespace() && depth == 0 => {
+                        end = i;
+                        break;
+                    }
+                    _ => {}
+                }
             }
+            let tok = &rest[..end];
+            let tail = &tok[tok.rfind("}}").map_or(0, |i| i + 2)..];
+            let n = tail
+                .strip_prefix('x')
+                .and_then(|k| k.parse::<usize>().ok())
+                .map_or(1, |k| k + 1);
             out.extend(std::iter::repeat_n(None, n));
-            rest = tail[tok_end..].trim_start();
+            rest = rest[end..].trim_start();
             continue;
         }
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -282,6 +294,10 @@ pub fn parse(text: &str) -> Result<Vec<Cmd>, String> {
             let mut series = Vec::new();
             while i < lines.len() && !lines[i].is_empty() {
                 let (sel, vals) = split_series(&lines[i]);
+                if sel.ends_with("@st") || vals.starts_with("@st") {
+                    i += 1;
+                    continue;
+                }
                 let labels = selector_labels(sel)?;
                 let mut hist = false;
                 let vs = values(vals, &mut hist)?;

@@ -73,6 +73,13 @@ fn negate(e: FieldExpr) -> FieldExpr {
 impl Parser {
     /// A field expression whose operators bind at least as tightly as `min_bp`.
     pub(crate) fn field_expr(&mut self, min_bp: u8) -> Result<FieldExpr, ParseError> {
+        self.enter()?;
+        let r = self.field_expr_inner(min_bp);
+        self.depth -= 1;
+        r
+    }
+
+    fn field_expr_inner(&mut self, min_bp: u8) -> Result<FieldExpr, ParseError> {
         let mut lhs = self.field_primary()?;
         while let Some((op, bp)) = infix(self.peek()) {
             if bp < min_bp {
