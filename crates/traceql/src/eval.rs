@@ -549,6 +549,12 @@ mod tests {
     }
 
     #[test]
+    fn engine_can_be_shared_across_query_threads() {
+        fn shareable<T: Send + Sync + Clone>() {}
+        shareable::<Engine>();
+    }
+
+    #[test]
     fn regexes_are_anchored() {
         let re = compile_regex("bar").expect("compiles");
         assert!(re.is_match("bar"));

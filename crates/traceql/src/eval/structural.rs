@@ -114,9 +114,15 @@ fn related(view: &TraceView<'_>, rel: Rel, from: &[usize], n: usize, sibling_sel
             .filter_map(|&a| parent(a))
             .for_each(|p| marked[p] = true),
         Rel::Descendant => {
-            for &a in from {
-                for (b, m) in marked.iter_mut().enumerate() {
-                    *m = *m || view.is_ancestor(a, b);
+            // In depth-first (nested-set left) order a parent comes before its children, so
+            // "has an ancestor in `from`" propagates down in one pass: O(n log n).
+            let mut is_from = vec![false; n];
+            from.iter().for_each(|&a| is_from[a] = true);
+            let mut order: Vec<usize> = (0..n).filter(|&i| view.spans[i].left > 0).collect();
+            order.sort_unstable_by_key(|&i| view.spans[i].left);
+            for b in order {
+                if let Some(p) = parent(b) {
+                    marked[b] = is_from[p] || marked[p];
                 }
             }
         }

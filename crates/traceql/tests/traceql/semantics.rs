@@ -331,3 +331,42 @@ fn root_service_is_the_root_spans_resource() {
         vec![6]
     );
 }
+
+/// A chain of `n` spans, each the child of the previous one.
+fn chain(n: u32) -> Vec<ResourceSpans> {
+    use opentelemetry_proto::tonic::trace::v1::ScopeSpans;
+    let id = |k: u32| {
+        let mut v = vec![0u8; 4];
+        v.extend_from_slice(&(k + 1).to_be_bytes());
+        v
+    };
+    let spans = (0..n)
+        .map(|k| Span {
+            trace_id: vec![1; 16],
+            span_id: id(k),
+            parent_span_id: if k == 0 { Vec::new() } else { id(k - 1) },
+            name: format!("s{k}"),
+            start_time_unix_nano: T0 + u64::from(k),
+            end_time_unix_nano: T0 + 2 * u64::from(n) - u64::from(k),
+            ..Default::default()
+        })
+        .collect();
+    vec![ResourceSpans {
+        scope_spans: vec![ScopeSpans {
+            spans,
+            ..Default::default()
+        }],
+        ..Default::default()
+    }]
+}
+
+#[test]
+fn deep_traces_evaluate_without_recursion_limits() {
+    let t = chain(20_000);
+    let count = |q: &str| run(q, &t).map_or(0, |r| r.spansets[0].matched);
+    assert_eq!(count(r#"{ name = "s0" } >> { }"#), 19_999);
+    assert_eq!(count("{ } >> { }"), 19_999);
+    assert_eq!(count(r#"{ name = "s19999" } << { }"#), 19_999);
+    assert_eq!(count(r#"{ name = "s10000" } > { }"#), 1);
+    assert_eq!(count("{ nestedSetParent = -1 }"), 1);
+}
