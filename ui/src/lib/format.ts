@@ -78,3 +78,9 @@ export function rangeParam(secs: number): string {
   if (secs % 60 === 0) return `${secs / 60}m`;
   return `${secs}s`;
 }
+
+/** The end of a "last N" range in Unix seconds: rounded up, so that a span that arrived this
+ * very second is inside it. */
+export function nowSecs(): number {
+  return Math.ceil(Date.now() / 1000) + 1;
+}

@@ -1,7 +1,7 @@
 // Conversations: sessions (by `gen_ai.conversation.id`) and, for the selected one, its traces in
 // order. `?id=` in the URL selects a conversation.
 import { getJson, optional, qs, type Conversation, type TraceRow } from "../lib/api";
-import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange } from "../lib/format";
+import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { navigate, setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Link, Loading, NotAvailable, RangePicker } from "../components/common";
@@ -51,7 +51,7 @@ export function ConversationsPage() {
   const selected = query.get("id") ?? "";
   const list = useAsync(
     async (signal) => {
-      const end = Math.floor(Date.now() / 1000);
+      const end = nowSecs();
       const body = await optional<{ conversations?: Conversation[] }>(`/sextant/api/v1/conversations${qs({ start: end - range, end, limit: 200 })}`, signal);
       return body ? (body.conversations ?? []) : null;
     },

@@ -1,6 +1,6 @@
 // Costs: cost and tokens over time, grouped by model, provider, agent, service or user.
 import { useMemo } from "preact/hooks";
-import { fmtCost, fmtInt, parseRange } from "../lib/format";
+import { fmtCost, fmtInt, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Loading, NotAvailable, RangePicker, Stat } from "../components/common";
@@ -26,7 +26,7 @@ export function CostsPage() {
   const step = Math.max(60, Math.floor(range / 120));
   const costs = useAsync(
     (signal) => {
-      const end = Math.floor(Date.now() / 1000);
+      const end = nowSecs();
       return loadCosts(by, end - range, end, step, signal);
     },
     [by, range],

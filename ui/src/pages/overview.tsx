@@ -2,7 +2,7 @@
 // by model, for a time range, refreshed every 30 seconds. Trace figures come from the trace
 // listing (the newest 1000 traces of the range); token and cost figures from the costs API.
 import { getJson, qs, type TraceRow } from "../lib/api";
-import { fmtCost, fmtDurationMs, fmtInt, parseRange } from "../lib/format";
+import { fmtCost, fmtDurationMs, fmtInt, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Link, Loading, NotAvailable, RangePicker, Stat } from "../components/common";
@@ -70,7 +70,7 @@ export function OverviewPage() {
   const sort = query.get("sort") ?? "-traces";
   const traces = useAsync(
     async (signal) => {
-      const end = Math.floor(Date.now() / 1000);
+      const end = nowSecs();
       const url = `/sextant/api/v1/traces${qs({ start: end - range, end, limit: MAX_TRACES })}`;
       return (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
     },
@@ -79,7 +79,7 @@ export function OverviewPage() {
   );
   const costs = useAsync(
     async (signal) => {
-      const end = Math.floor(Date.now() / 1000);
+      const end = nowSecs();
       const [byModel, today] = await Promise.all([
         loadCosts("model", end - range, end, Math.max(60, Math.floor(range / 60)), signal),
         loadCosts("model", startOfToday(), end, 3600, signal),

@@ -1,7 +1,7 @@
 // Traces: the recent-trace listing (service, time range, status and duration filters) or a
 // TraceQL search when the server has it; sortable, keyboard-navigable, state in the URL.
 import { getJson, qs, type TraceRow } from "../lib/api";
-import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange } from "../lib/format";
+import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { navigate, setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Link, Loading, RangePicker } from "../components/common";
@@ -58,7 +58,7 @@ export function TracesPage() {
 
   const result = useAsync(
     async (signal) => {
-      const end = Math.floor(Date.now() / 1000);
+      const end = nowSecs();
       const start = end - range;
       if (traceql) return searchTraceQL(traceql, service, start, end, limit, signal);
       const url = `/sextant/api/v1/traces${qs({ start, end, limit, service })}`;
@@ -68,7 +68,16 @@ export function TracesPage() {
   );
   const rows = (result.data ?? []).filter((r) => (!errorsOnly || r.errorCount > 0) && r.durationMs >= minMs);
   const columns = rows.some(hasTokens) || rows.some((r) => r.costUsd !== undefined) ? [...BASE, ...GENAI] : BASE;
-  const services = [...new Set((result.data ?? []).map((r) => r.rootServiceName).filter(Boolean))] as string[];
+  const known = useAsync(
+    async (signal) => {
+      const end = nowSecs();
+      const url = `/sextant/api/v1/traces${qs({ start: end - range, end, limit: 1000 })}`;
+      const all = (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
+      return [...new Set(all.map((r) => r.rootServiceName).filter(Boolean))] as string[];
+    },
+    [range],
+  );
+  const services = [...(known.data ?? [])];
   if (service && !services.includes(service)) services.push(service);
 
   return (

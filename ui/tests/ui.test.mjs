@@ -1,0 +1,270 @@
+// Browser tests of the embedded UI against the real binary loaded with `sextant demo` traffic.
+// Run: SEXTANT_BIN=/path/to/sextant npm test   (see harness.mjs for the other variables)
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { getJson, hasApi, launchBrowser, runDemo, screenshotDir, startServer } from "./harness.mjs";
+
+let server;
+let browser;
+let page;
+let shots;
+const external = [];
+const pageErrors = [];
+
+const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+const b64hex = (b64) => Buffer.from(b64, "base64").toString("hex");
+const attr = (span, key) => {
+  const v = span.attributes?.find((a) => a.key === key)?.value;
+  if (!v) return undefined;
+  return v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue ?? v.arrayValue));
+};
+const spansOf = (trace) => trace.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
+
+async function shot(name) {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+async function listing(params = "") {
+  return (await getJson(`${server.api}/sextant/api/v1/traces?limit=1000${params}`)).traces;
+}
+
+before(async () => {
+  shots = screenshotDir();
+  server = await startServer();
+  await runDemo(server);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const origin = new URL(server.api).origin;
+  page.on("request", (r) => {
+    if (!r.url().startsWith(origin) && !r.url().startsWith("data:")) external.push(r.url());
+  });
+  page.on("pageerror", (e) => pageErrors.push(String(e)));
+  page.on("dialog", (d) => {
+    pageErrors.push(`dialog opened: ${d.message()}`);
+    void d.dismiss();
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+describe("sextant ui", () => {
+  test("the binary serves the app at / and for client-side routes", async () => {
+    const res = await fetch(`${server.api}/traces?service=x`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+    assert.equal((await fetch(`${server.api}/api/definitely-not-a-route`)).status, 404);
+    await page.goto(`${server.api}/`);
+    await page.getByRole("heading", { name: "Overview" }).waitFor();
+    assert.equal(await page.title(), "Sextant");
+  });
+
+  test("traces: listing matches the API, filters by service, sorts, keyboard opens a trace", async () => {
+    const all = await listing();
+    assert.ok(all.length >= 100, `demo traffic listed: ${all.length}`);
+    await page.goto(`${server.api}/traces?limit=1000`);
+    await page.getByTestId("trace-count").waitFor();
+    assert.equal(await page.getByTestId("trace-count").textContent(), `${all.length} traces`);
+    await shot("traces");
+
+    const service = all[0].rootServiceName;
+    await page.getByTestId("service-filter").selectOption(service);
+    await page.waitForURL((u) => u.searchParams.get("service") === service);
+    const expected = await listing(`&service=${encodeURIComponent(service)}`);
+    await page.getByTestId("trace-count").filter({ hasText: `${expected.length} trace` }).waitFor();
+    const services = await page.locator("table.grid tbody tr td:nth-child(2)").allTextContents();
+    assert.ok(services.length > 0 && services.every((s) => s === service), services.join(","));
+
+    await page.getByRole("button", { name: "Duration" }).click();
+    await page.getByRole("button", { name: "Duration" }).click(); // descending
+    await page.waitForURL((u) => u.searchParams.get("sort") === "-duration");
+    const slowest = [...expected].sort((a, b) => b.durationMs - a.durationMs)[0];
+    const firstRoot = page.locator("table.grid tbody tr").first().locator("a");
+    assert.equal(await firstRoot.getAttribute("href"), `/trace/${slowest.traceId}`);
+
+    await page.locator("table.grid tbody tr").first().focus();
+    await page.keyboard.press("ArrowDown");
+    const second = await page.locator("table.grid tbody tr").nth(1).locator("a").getAttribute("href");
+    await page.keyboard.press("Enter");
+    await page.waitForURL((u) => u.pathname === second);
+    await page.getByTestId("span-panel").waitFor();
+  });
+
+  test("trace: the GenAI panel and totals agree with the API", async () => {
+    const rows = await listing();
+    let picked;
+    for (const row of rows.filter((r) => r.errorCount === 0 && r.spanCount > 3)) {
+      const trace = await getJson(`${server.api}/api/traces/${row.traceId}`);
+      const chat = spansOf(trace).find((s) => attr(s, "gen_ai.operation.name") === "chat" && attr(s, "gen_ai.usage.input_tokens") > 0);
+      if (chat) {
+        picked = { row, trace, chat };
+        break;
+      }
+    }
+    assert.ok(picked, "a demo trace with a chat span");
+    const { row, trace, chat } = picked;
+    await page.goto(`${server.api}/trace/${row.traceId}?span=${b64hex(chat.spanId)}`);
+    const panel = page.getByTestId("genai-panel");
+    await panel.waitFor();
+    assert.equal(await page.getByTestId("genai-input-tokens").textContent(), fmtInt(attr(chat, "gen_ai.usage.input_tokens")));
+    assert.equal(await page.getByTestId("genai-output-tokens").textContent(), fmtInt(attr(chat, "gen_ai.usage.output_tokens")));
+    const model = await page.getByTestId("genai-model").textContent();
+    assert.ok(model.includes(attr(chat, "gen_ai.request.model")), model);
+    assert.equal(await page.getByTestId("genai-provider").textContent(), attr(chat, "gen_ai.provider.name"));
+    assert.equal(await page.getByTestId("genai-finish").textContent(), attr(chat, "gen_ai.response.finish_reasons").values.map((v) => v.stringValue).join(", "));
+    assert.match(await page.getByTestId("genai-cost").textContent(), /\$|unpriced/);
+
+    const spans = spansOf(trace);
+    const chats = spans.filter((s) => attr(s, "gen_ai.operation.name") === "chat");
+    const summaryUrl = `${server.api}/sextant/api/v1/traces/${row.traceId}/summary`;
+    const summary = (await hasApi(summaryUrl)) ? await getJson(summaryUrl) : null;
+    const totals = summary?.totals ?? summary;
+    const input = totals?.inputTokens ?? chats.reduce((a, s) => a + (attr(s, "gen_ai.usage.input_tokens") ?? 0), 0);
+    const output = totals?.outputTokens ?? chats.reduce((a, s) => a + (attr(s, "gen_ai.usage.output_tokens") ?? 0), 0);
+    const totalsBox = page.getByTestId("trace-totals");
+    assert.ok((await totalsBox.getByTestId("total-input-tokens").textContent()).includes(fmtInt(input)));
+    assert.ok((await totalsBox.getByTestId("total-output-tokens").textContent()).includes(fmtInt(output)));
+    assert.ok((await totalsBox.getByTestId("total-spans").textContent()).includes(fmtInt(spans.length)));
+    assert.ok((await totalsBox.getByTestId("total-llm-calls").textContent()).includes(fmtInt(totals?.llmCalls ?? chats.length)));
+    assert.equal(await page.getByTestId("span-row").count(), spans.length);
+    await shot("trace-genai");
+
+    const messages = attr(chat, "gen_ai.input.messages");
+    if (messages) {
+      const firstText = JSON.parse(messages).flatMap((m) => m.parts).find((p) => p.type === "text")?.content;
+      await page.getByTestId("transcript").getByText(firstText.slice(0, 40), { exact: false }).first().waitFor();
+    }
+  });
+
+  test("trace: failed spans are red with their exception, the waterfall works from the keyboard", async () => {
+    const failed = (await listing()).find((r) => r.errorCount > 0 && r.spanCount > 1);
+    assert.ok(failed, "demo traffic has a failed trace");
+    await page.goto(`${server.api}/trace/${failed.traceId}`);
+    await page.getByTestId("span-panel").waitFor();
+    const errorRows = page.locator('[data-testid="span-row"].error');
+    assert.equal(await errorRows.count(), failed.errorCount);
+    const color = await errorRows.first().locator(".span-name").evaluate((e) => getComputedStyle(e).color);
+    const [r, g, b] = color.match(/\d+/g).map(Number);
+    assert.ok(r > 180 && g < 120 && b < 120, `error spans are red, got ${color}`);
+    await errorRows.first().click();
+    await page.getByTestId("exception").first().waitFor();
+    await shot("trace-error");
+
+    const rows = page.getByTestId("span-row");
+    const count = await rows.count();
+    await rows.first().click();
+    await rows.first().focus();
+    const before = new URL(page.url()).searchParams.get("span");
+    await page.keyboard.press("ArrowDown");
+    await page.waitForURL((u) => u.searchParams.get("span") !== before);
+    assert.equal(await rows.nth(1).getAttribute("aria-selected"), "true");
+    await page.keyboard.press("ArrowUp");
+    await page.waitForURL((u) => u.searchParams.get("span") === before);
+    await page.waitForFunction(() => document.activeElement?.getAttribute("aria-level") === "1");
+    await page.keyboard.press("ArrowLeft"); // collapse the root
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="span-row"]').length === 1);
+    await page.keyboard.press("ArrowRight");
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="span-row"]').length === n, count);
+  });
+
+  test("hostile content is shown as text and never executed", async () => {
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const traceId = "de" + "ad".repeat(15);
+    const payload = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: "service.name", value: { stringValue: "hostile<b>svc</b>" } }] },
+          scopeSpans: [
+            {
+              scope: { name: "hostile" },
+              spans: [
+                {
+                  traceId,
+                  spanId: "0102030405060708",
+                  name: '<img src=x onerror="window.__xss=1">',
+                  kind: 3,
+                  startTimeUnixNano: String(now),
+                  endTimeUnixNano: String(now + 5_000_000n),
+                  status: { code: 2, message: "<script>window.__xss=2</script>" },
+                  attributes: [
+                    { key: "gen_ai.operation.name", value: { stringValue: "chat" } },
+                    { key: "prompt", value: { stringValue: "<script>window.__xss=3</script>" } },
+                    { key: "gen_ai.input.messages", value: { stringValue: JSON.stringify([{ role: "user", parts: [{ type: "text", content: "<img src=x onerror=window.__xss=4>" }] }]) } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const res = await fetch(`${server.otlp}/v1/traces`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
+    const answer = await res.text();
+    assert.equal(res.status, 200, answer);
+    assert.ok(!answer.includes("rejected"), answer);
+    const stored = await getJson(`${server.api}/sextant/api/v1/traces?limit=5&service=${encodeURIComponent("hostile<b>svc</b>")}`);
+    assert.equal(stored.traces.length, 1, JSON.stringify(stored));
+
+    await page.goto(`${server.api}/traces?service=${encodeURIComponent("hostile<b>svc</b>")}`);
+    await page.getByText('<img src=x onerror="window.__xss=1">').first().waitFor();
+    await page.goto(`${server.api}/trace/${traceId}`);
+    await page.getByTestId("span-panel").waitFor();
+    await page.getByText("<script>window.__xss=3</script>").first().waitFor();
+    await page.getByTestId("transcript").getByText("<img src=x onerror=window.__xss=4>").waitFor();
+    await shot("hostile");
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assert.equal(await page.locator("main img, main script, main b").count(), 0);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("status: ingest counters and version match /metrics and buildinfo", async () => {
+    await page.goto(`${server.api}/status`);
+    await page.getByTestId("spans-accepted").waitFor();
+    const metrics = await (await fetch(`${server.api}/metrics`)).text();
+    const accepted = metrics.split("\n").filter((l) => l.startsWith("sextant_spans_accepted_total")).reduce((a, l) => a + Number(l.split(/\s+/).at(-1)), 0);
+    assert.ok(accepted > 0);
+    assert.ok((await page.getByTestId("spans-accepted").textContent()).includes(fmtInt(accepted)));
+    const build = await getJson(`${server.api}/api/status/buildinfo`);
+    await page.getByTestId("version").filter({ hasText: build.version }).waitFor();
+    await shot("status");
+  });
+
+  test("overview: error rate and p95 match the trace listing", async () => {
+    await page.goto(`${server.api}/?range=1h`);
+    await page.getByTestId("ov-errors").waitFor();
+    const rows = await listing();
+    const errors = rows.filter((r) => r.errorCount > 0).length;
+    assert.ok((await page.getByTestId("ov-errors").textContent()).includes(`${errors} of ${rows.length} traces`));
+    const sorted = rows.map((r) => r.durationMs).sort((a, b) => a - b);
+    const p95 = sorted[Math.ceil(0.95 * sorted.length) - 1];
+    const shown = await page.getByTestId("ov-p95").textContent();
+    const expected = p95 < 1000 ? `${p95.toFixed(0)} ms` : `${(p95 / 1000).toFixed(2)} s`;
+    assert.ok(shown.includes(expected), `${shown} vs ${expected}`);
+    await shot("overview");
+  });
+
+  test("themes switch between light and dark; other pages degrade gracefully", async () => {
+    await page.goto(`${server.api}/costs`);
+    await page.getByRole("heading", { name: "Costs" }).waitFor();
+    await page.getByTestId("theme").click();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "light");
+    const light = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    await page.getByTestId("theme").click();
+    await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
+    const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.notEqual(light, dark);
+    await shot("costs-dark");
+    await page.goto(`${server.api}/conversations`);
+    await page.getByRole("heading", { name: "Conversations" }).waitFor();
+    await page.locator("table.grid, [data-testid=not-available]").first().waitFor();
+    await shot("conversations-dark");
+  });
+
+  test("no request leaves the origin and no script error happened", () => {
+    assert.deepEqual(external, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
