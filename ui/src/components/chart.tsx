@@ -48,8 +48,11 @@ export function Chart({ series, height = 220, format, title }: { series: Series[
         el,
       );
     });
+    const resize = () => plot?.setSize({ width: Math.max(el.clientWidth, 300), height });
+    window.addEventListener("resize", resize);
     return () => {
       cancelled = true;
+      window.removeEventListener("resize", resize);
       plot?.destroy();
     };
   }, [series, height]);

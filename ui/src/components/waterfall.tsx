@@ -103,7 +103,7 @@ export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Pro
             </div>
             <div class="wf-track">
               <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%` }} />
-              <span class="wf-dur" style={{ left: `${Math.min(left + width, 88)}%` }}>
+              <span class="wf-dur" style={left + width > 85 ? { right: `${100 - left}%` } : { left: `${left + width}%` }}>
                 {fmtDurationMs(s.durationMs)}
               </span>
             </div>

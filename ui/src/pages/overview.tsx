@@ -8,6 +8,7 @@ import { setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Link, Loading, NotAvailable, RangePicker, Stat } from "../components/common";
 import { Table, type Column } from "../components/table";
 import { loadCosts, type CostGroup } from "../lib/costs";
+import { Chart, type Series } from "../components/chart";
 
 const REFRESH_MS = 30_000;
 const MAX_TRACES = 1000;
@@ -58,6 +59,27 @@ const MODEL_COLS: Column<CostGroup>[] = [
   { key: "cost", label: "Cost", render: (g) => fmtCost(g.costUsd), sort: (g) => g.costUsd, numeric: true },
 ];
 
+const BUCKETS = 60;
+
+/** Traces and failed traces per minute, in BUCKETS buckets from `start` to `end` (seconds). */
+export function ratesOverTime(rows: TraceRow[], start: number, end: number): Series[] {
+  const width = Math.max((end - start) / BUCKETS, 1);
+  const all = new Array<number>(BUCKETS).fill(0);
+  const failed = new Array<number>(BUCKETS).fill(0);
+  for (const r of rows) {
+    const i = Math.floor((Number(r.startTimeUnixNano) / 1e9 - start) / width);
+    if (i < 0 || i >= BUCKETS) continue;
+    all[i] = (all[i] ?? 0) + 1;
+    if (r.errorCount > 0) failed[i] = (failed[i] ?? 0) + 1;
+  }
+  const perMin = 60 / width;
+  const points = (counts: number[]) => counts.map((n, i): [number, number] => [start + i * width, n * perMin]);
+  return [
+    { label: "traces / min", points: points(all) },
+    { label: "failed / min", points: points(failed) },
+  ];
+}
+
 function startOfToday(): number {
   const d = new Date();
   d.setHours(0, 0, 0, 0);
@@ -72,7 +94,10 @@ export function OverviewPage() {
     async (signal) => {
       const end = nowSecs();
       const url = `/sextant/api/v1/traces${qs({ start: end - range, end, limit: MAX_TRACES })}`;
-      return (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
+      const rows = (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
+      const oldest = Number(rows[rows.length - 1]?.startTimeUnixNano ?? 0) / 1e9;
+      const from = rows.length >= MAX_TRACES ? oldest : end - range;
+      return { rows, chart: ratesOverTime(rows, from, end) };
     },
     [range],
     REFRESH_MS,
@@ -89,7 +114,7 @@ export function OverviewPage() {
     [range],
     REFRESH_MS,
   );
-  const rows = traces.data ?? [];
+  const rows = traces.data?.rows ?? [];
   const errors = rows.filter((r) => r.errorCount > 0).length;
   const capped = rows.length >= MAX_TRACES;
   const spanSecs = capped && rows.length > 1 ? (Number(rows[0]?.startTimeUnixNano) - Number(rows[rows.length - 1]?.startTimeUnixNano)) / 1e9 : range;
@@ -116,6 +141,7 @@ export function OverviewPage() {
           <Stat label="Cost today" value={costs.data?.today === null || costs.data?.today === undefined ? "not available yet" : fmtCost(costs.data.today)} testid="ov-cost-today" />
         </div>
       )}
+      {traces.data && rows.length > 0 && <Chart title="Traces and failed traces per minute" series={traces.data.chart} height={180} format={(v) => v.toFixed(1)} />}
       <div class="two-col">
         <div>
           <h2>Service health</h2>
