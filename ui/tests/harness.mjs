@@ -42,6 +42,8 @@ export async function startServer() {
       SEXTANT_SERVER_OTLP_GRPC_LISTEN: "127.0.0.1:0",
       SEXTANT_SERVER_OTLP_HTTP_LISTEN: "127.0.0.1:0",
       SEXTANT_LOG_LEVEL: "warn",
+      // The transcript view and the hostile-prompt test need prompts kept (off by default).
+      SEXTANT_GENAI_CAPTURE_CONTENT: "true",
     }),
     stdio: ["ignore", "pipe", "inherit"],
   });

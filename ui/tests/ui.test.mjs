@@ -13,6 +13,8 @@ const external = [];
 const pageErrors = [];
 
 const fmtInt = (n) => Math.round(n).toLocaleString("en-US");
+// The UI's own formatting of dollars (src/lib/format.ts).
+const fmtCost = (usd) => (usd === 0 ? "$0" : Math.abs(usd) < 0.01 ? `$${usd.toFixed(6)}` : `$${usd.toFixed(4)}`);
 const b64hex = (b64) => Buffer.from(b64, "base64").toString("hex");
 const attr = (span, key) => {
   const v = span.attributes?.find((a) => a.key === key)?.value;
@@ -98,13 +100,13 @@ describe("sextant ui", () => {
     let picked;
     for (const row of rows.filter((r) => r.errorCount === 0 && r.spanCount > 3)) {
       const trace = await getJson(`${server.api}/api/traces/${row.traceId}`);
-      const chat = spansOf(trace).find((s) => attr(s, "gen_ai.operation.name") === "chat" && attr(s, "gen_ai.usage.input_tokens") > 0);
+      const chat = spansOf(trace).find((s) => attr(s, "gen_ai.operation.name") === "chat" && attr(s, "gen_ai.usage.input_tokens") > 0 && attr(s, "gen_ai.input.messages"));
       if (chat) {
         picked = { row, trace, chat };
         break;
       }
     }
-    assert.ok(picked, "a demo trace with a chat span");
+    assert.ok(picked, "a demo trace with a chat span whose prompt was captured");
     const { row, trace, chat } = picked;
     await page.goto(`${server.api}/trace/${row.traceId}?span=${b64hex(chat.spanId)}`);
     const panel = page.getByTestId("genai-panel");
@@ -115,7 +117,7 @@ describe("sextant ui", () => {
     assert.ok(model.includes(attr(chat, "gen_ai.request.model")), model);
     assert.equal(await page.getByTestId("genai-provider").textContent(), attr(chat, "gen_ai.provider.name"));
     assert.equal(await page.getByTestId("genai-finish").textContent(), attr(chat, "gen_ai.response.finish_reasons").values.map((v) => v.stringValue).join(", "));
-    assert.match(await page.getByTestId("genai-cost").textContent(), /\$|unpriced/);
+    assert.match(await page.getByTestId("genai-cost").textContent(), /\$|unpriced|trace totals/);
 
     const spans = spansOf(trace);
     const chats = spans.filter((s) => attr(s, "gen_ai.operation.name") === "chat");
@@ -129,14 +131,16 @@ describe("sextant ui", () => {
     assert.ok((await totalsBox.getByTestId("total-output-tokens").textContent()).includes(fmtInt(output)));
     assert.ok((await totalsBox.getByTestId("total-spans").textContent()).includes(fmtInt(spans.length)));
     assert.ok((await totalsBox.getByTestId("total-llm-calls").textContent()).includes(fmtInt(totals?.llmCalls ?? chats.length)));
+    if (totals && !totals.unpricedCalls) {
+      assert.ok(totals.costUsd > 0, JSON.stringify(totals));
+      assert.equal(await totalsBox.getByTestId("total-cost").locator(".stat-value").textContent(), fmtCost(totals.costUsd));
+    }
     assert.equal(await page.getByTestId("span-row").count(), spans.length);
     await shot("trace-genai");
 
-    const messages = attr(chat, "gen_ai.input.messages");
-    if (messages) {
-      const firstText = JSON.parse(messages).flatMap((m) => m.parts).find((p) => p.type === "text")?.content;
-      await page.getByTestId("transcript").getByText(firstText.slice(0, 40), { exact: false }).first().waitFor();
-    }
+    const messages = JSON.parse(attr(chat, "gen_ai.input.messages"));
+    const firstText = messages.flatMap((m) => m.parts).find((p) => p.type === "text").content;
+    await page.getByTestId("transcript").getByText(firstText.slice(0, 40), { exact: false }).first().waitFor();
   });
 
   test("trace: failed spans are red with their exception, the waterfall works from the keyboard", async () => {
@@ -243,6 +247,15 @@ describe("sextant ui", () => {
     const shown = await page.getByTestId("ov-p95").textContent();
     const expected = p95 < 1000 ? `${p95.toFixed(0)} ms` : `${(p95 / 1000).toFixed(2)} s`;
     assert.ok(shown.includes(expected), `${shown} vs ${expected}`);
+    const midnight = new Date();
+    midnight.setHours(0, 0, 0, 0);
+    const costsUrl = `${server.api}/sextant/api/v1/costs?group_by=model&start=${Math.floor(midnight.getTime() / 1000)}&step=3600`;
+    if (await hasApi(costsUrl)) {
+      const today = await getJson(costsUrl);
+      await page.getByTestId("ov-cost-today").locator(".stat-value").filter({ hasText: fmtCost(today.total.costUsd) }).waitFor();
+      const models = await page.getByRole("table", { name: "Cost by model" }).locator("tbody tr").count();
+      assert.equal(models, today.groups.length);
+    }
     await shot("overview");
   });
 
@@ -256,6 +269,13 @@ describe("sextant ui", () => {
     await page.waitForFunction(() => document.documentElement.dataset.theme === "dark");
     const dark = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(light, dark);
+    const costsUrl = `${server.api}/sextant/api/v1/costs?group_by=model&start=${Math.floor(Date.now() / 1000) - 86400}&step=600`;
+    if (await hasApi(costsUrl)) {
+      const costs = await getJson(costsUrl);
+      await page.getByTestId("costs-total").locator(".stat-value").filter({ hasText: fmtCost(costs.total.costUsd) }).waitFor();
+      await page.getByTestId("costs-tokens").locator(".stat-value").filter({ hasText: fmtInt(costs.total.totalTokens) }).waitFor();
+      await page.locator(".chart canvas").first().waitFor();
+    }
     await shot("costs-dark");
     await page.goto(`${server.api}/conversations`);
     await page.getByRole("heading", { name: "Conversations" }).waitFor();

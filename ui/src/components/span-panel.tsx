@@ -28,8 +28,8 @@ function costText(g: GenAi, server: SpanCost | undefined): { value: string; sour
     const source = server?.costSource ?? g.costSource ?? (g.costUsd !== undefined ? "client-sent" : "");
     return { value: fmtCost(usd), source };
   }
-  const why = server?.unpricedReason ?? (server ? "no price matched" : "no cost on the span, and this server does not price spans yet");
-  return { value: "unpriced", source: why };
+  if (!server) return { value: "in the trace totals", source: "this server reports cost per trace, not per span yet" };
+  return { value: "unpriced", source: server.unpricedReason ?? "no price matched" };
 }
 
 function GenAiFields({ g, server }: { g: GenAi; server?: SpanCost }) {

@@ -66,6 +66,20 @@ export interface TraceRow {
   outputTokens?: number;
   totalTokens?: number;
   costUsd?: number | null;
+  /** Model calls no price matched: their cost is unknown, not zero. */
+  unpricedCalls?: number;
+  llmCalls?: number;
+  toolCalls?: number;
+  models?: string[];
+  agents?: string[];
+  conversationId?: string | null;
+}
+
+/** A cost for people: "unpriced" when no call was priced, a note when some were not. */
+export function costLabel(costUsd: number | null | undefined, unpriced: number | undefined, calls: number | undefined, fmt: (usd: number) => string): string {
+  if (costUsd === undefined || costUsd === null) return "–";
+  if (unpriced && (calls === undefined || unpriced >= calls) && costUsd === 0) return "unpriced";
+  return unpriced ? `${fmt(costUsd)} + ${unpriced} unpriced` : fmt(costUsd);
 }
 
 export interface AnyValue {
@@ -151,6 +165,12 @@ export interface Conversation {
   conversationId: string;
   traceCount?: number;
   traces?: TraceRow[];
+  firstStartUnixNano?: string;
+  lastEndUnixNano?: string;
+  users?: string[];
+  totalTokens?: number;
+  unpricedCalls?: number;
+  llmCalls?: number;
   start?: string;
   startTimeUnixNano?: string;
   lastTimeUnixNano?: string;

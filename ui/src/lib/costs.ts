@@ -1,5 +1,6 @@
 // Client of `GET /sextant/api/v1/costs?group_by=&start=&end=&step=`, read defensively: series
-// keyed by `key`/`group`/`name`, points as objects or `[t, cost]` pairs.
+// `{total, groups: [{key, total, series: [{t, costUsd, totalTokens, ...}]}]}`; older or other
+// shapes (points as `[t, cost]` pairs, `series` at the top) are read too.
 import { optional, qs } from "./api";
 import type { Series } from "../components/chart";
 
@@ -12,6 +13,8 @@ export interface CostGroup {
   tokens?: number;
   inputTokens?: number;
   outputTokens?: number;
+  unpricedCalls?: number;
+  calls?: number;
   cost: [number, number][];
   tokenPoints: [number, number][];
 }
@@ -19,6 +22,9 @@ export interface CostGroup {
 export interface Costs {
   groups: CostGroup[];
   totalCost: number;
+  totalTokens: number;
+  /** Model calls without a price: their cost is unknown, not zero. */
+  unpricedCalls: number;
 }
 
 type Obj = Record<string, unknown>;
@@ -32,10 +38,12 @@ function seconds(t: unknown): number {
 
 function group(s: Obj): CostGroup {
   const labels = s.labels as Obj | undefined;
-  const key = String(s.key ?? s.group ?? s.name ?? s.value ?? (labels ? Object.values(labels).join(", ") : "") ?? "") || "(none)";
+  const raw = s.key ?? s.group ?? s.name ?? (labels ? Object.values(labels).join(", ") : undefined);
+  const key = raw === undefined || raw === null || raw === "" ? "(not set)" : String(raw);
+  const total = (s.total ?? s) as Obj;
   const cost: [number, number][] = [];
   const tokenPoints: [number, number][] = [];
-  const points = (s.points ?? s.values ?? []) as unknown[];
+  const points = (s.series ?? s.points ?? s.values ?? []) as unknown[];
   for (const p of points) {
     if (Array.isArray(p)) {
       cost.push([seconds(p[0]), num(p[1]) ?? 0]);
@@ -44,23 +52,28 @@ function group(s: Obj): CostGroup {
     const o = p as Obj;
     const t = seconds(o.t ?? o.time ?? o.timestamp ?? o.start);
     cost.push([t, num(o.costUsd ?? o.cost_usd ?? o.cost) ?? 0]);
-    const tok = num(o.tokens ?? o.totalTokens) ?? (num(o.inputTokens) ?? 0) + (num(o.outputTokens) ?? 0);
+    const tok = num(o.totalTokens ?? o.tokens) ?? (num(o.inputTokens) ?? 0) + (num(o.outputTokens) ?? 0);
     tokenPoints.push([t, tok]);
   }
-  const costUsd = num(s.costUsd ?? s.cost_usd ?? s.totalCostUsd) ?? cost.reduce((a, p) => a + p[1], 0);
-  const inputTokens = num(s.inputTokens);
-  const outputTokens = num(s.outputTokens);
-  const tokens = num(s.tokens ?? s.totalTokens) ?? (inputTokens !== undefined || outputTokens !== undefined ? (inputTokens ?? 0) + (outputTokens ?? 0) : tokenPoints.length ? tokenPoints.reduce((a, p) => a + p[1], 0) : undefined);
-  return { key, costUsd, tokens, inputTokens, outputTokens, cost, tokenPoints };
+  const costUsd = num(total.costUsd ?? total.cost_usd) ?? cost.reduce((a, p) => a + p[1], 0);
+  const inputTokens = num(total.inputTokens);
+  const outputTokens = num(total.outputTokens);
+  const summed = tokenPoints.length ? tokenPoints.reduce((a, p) => a + p[1], 0) : undefined;
+  const tokens = num(total.totalTokens ?? total.tokens) ?? (inputTokens !== undefined || outputTokens !== undefined ? (inputTokens ?? 0) + (outputTokens ?? 0) : summed);
+  const unpricedCalls = num(total.unpricedCalls);
+  return { key, costUsd, tokens, inputTokens, outputTokens, unpricedCalls, calls: num(total.calls), cost, tokenPoints };
 }
 
 /** Costs grouped by `by`, or null when the server has no costs API yet. */
 export async function loadCosts(by: GroupBy, start: number, end: number, step: number, signal: AbortSignal): Promise<Costs | null> {
   const body = await optional<Obj>(`/sextant/api/v1/costs${qs({ group_by: by, start, end, step })}`, signal);
   if (!body) return null;
-  const list = (body.series ?? body.groups ?? body.data ?? []) as Obj[];
+  const list = (body.groups ?? body.series ?? body.data ?? []) as Obj[];
   const groups = list.map(group).sort((a, b) => b.costUsd - a.costUsd);
-  return { groups, totalCost: groups.reduce((a, g) => a + g.costUsd, 0) };
+  const total = body.total as Obj | undefined;
+  const totalCost = num(total?.costUsd) ?? groups.reduce((a, g) => a + g.costUsd, 0);
+  const totalTokens = num(total?.totalTokens) ?? groups.reduce((a, g) => a + (g.tokens ?? 0), 0);
+  return { groups, totalCost, totalTokens, unpricedCalls: num(total?.unpricedCalls) ?? 0 };
 }
 
 export function costSeries(c: Costs): Series[] {

@@ -1,21 +1,23 @@
 // Conversations: sessions (by `gen_ai.conversation.id`) and, for the selected one, its traces in
 // order. `?id=` in the URL selects a conversation.
-import { getJson, optional, qs, type Conversation, type TraceRow } from "../lib/api";
+import { costLabel, getJson, optional, qs, type Conversation, type TraceRow } from "../lib/api";
 import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { navigate, setQuery, useLocation } from "../lib/router";
 import { ErrorNote, Link, Loading, NotAvailable, RangePicker } from "../components/common";
 import { Table, type Column } from "../components/table";
 
-const start = (c: Conversation) => nanosToMs(c.startTimeUnixNano ?? c.start);
+const start = (c: Conversation) => nanosToMs(c.firstStartUnixNano ?? c.startTimeUnixNano ?? c.start);
 
 const COLS: Column<Conversation>[] = [
   { key: "start", label: "Started", render: (c) => fmtTime(start(c)), sort: start },
   { key: "id", label: "Conversation", render: (c) => <Link href={`/conversations?id=${encodeURIComponent(c.conversationId)}`}>{c.conversationId}</Link>, sort: (c) => c.conversationId },
-  { key: "service", label: "Service", render: (c) => c.rootServiceName ?? "–", sort: (c) => c.rootServiceName ?? "" },
-  { key: "user", label: "User", render: (c) => c.userId ?? "–", sort: (c) => c.userId ?? "" },
+  { key: "agents", label: "Agents", render: (c) => (c.agents ?? []).join(", ") || "–", sort: (c) => (c.agents ?? []).join(",") },
+  { key: "user", label: "User", render: (c) => (c.users ?? (c.userId ? [c.userId] : [])).join(", ") || "–", sort: (c) => (c.users ?? []).join(",") },
+  { key: "errors", label: "Errors", render: (c) => (c.errorCount ? <span class="bad">{fmtInt(c.errorCount)}</span> : "0"), sort: (c) => c.errorCount ?? 0, numeric: true },
+  { key: "tokens", label: "Tokens", render: (c) => fmtInt(c.totalTokens), sort: (c) => c.totalTokens ?? 0, numeric: true },
   { key: "traces", label: "Traces", render: (c) => fmtInt(c.traceCount ?? c.traces?.length), sort: (c) => c.traceCount ?? 0, numeric: true },
-  { key: "cost", label: "Cost", render: (c) => fmtCost(c.costUsd), sort: (c) => c.costUsd ?? -1, numeric: true },
+  { key: "cost", label: "Cost", render: (c) => costLabel(c.costUsd, c.unpricedCalls, c.llmCalls, fmtCost), sort: (c) => c.costUsd ?? -1, numeric: true },
 ];
 
 const TRACE_COLS: Column<TraceRow>[] = [
@@ -23,7 +25,8 @@ const TRACE_COLS: Column<TraceRow>[] = [
   { key: "root", label: "Root span", render: (r) => <Link href={`/trace/${r.traceId}`}>{r.rootTraceName ?? r.traceId}</Link> },
   { key: "duration", label: "Duration", render: (r) => fmtDurationMs(r.durationMs), numeric: true },
   { key: "errors", label: "Errors", render: (r) => (r.errorCount > 0 ? <span class="bad">{r.errorCount}</span> : "0"), numeric: true },
-  { key: "cost", label: "Cost", render: (r) => fmtCost(r.costUsd), numeric: true },
+  { key: "tokens", label: "Tokens", render: (r) => fmtInt(r.totalTokens), numeric: true },
+  { key: "cost", label: "Cost", render: (r) => costLabel(r.costUsd, r.unpricedCalls, r.llmCalls, fmtCost), numeric: true },
 ];
 
 function Detail({ id, fromList }: { id: string; fromList?: Conversation }) {

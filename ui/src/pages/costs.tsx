@@ -14,6 +14,7 @@ function columns(by: string): Column<CostGroup>[] {
     { key: "input", label: "Input tokens", render: (g) => fmtInt(g.inputTokens), sort: (g) => g.inputTokens ?? 0, numeric: true },
     { key: "output", label: "Output tokens", render: (g) => fmtInt(g.outputTokens), sort: (g) => g.outputTokens ?? 0, numeric: true },
     { key: "tokens", label: "Tokens", render: (g) => fmtInt(g.tokens), sort: (g) => g.tokens ?? 0, numeric: true },
+    { key: "unpriced", label: "Unpriced calls", render: (g) => fmtInt(g.unpricedCalls), sort: (g) => g.unpricedCalls ?? 0, numeric: true },
     { key: "cost", label: "Cost", render: (g) => fmtCost(g.costUsd), sort: (g) => g.costUsd, numeric: true },
   ];
 }
@@ -57,6 +58,8 @@ export function CostsPage() {
         <>
           <div class="stats">
             <Stat label="Total cost" value={fmtCost(costs.data.totalCost)} testid="costs-total" />
+            <Stat label="Tokens" value={fmtInt(costs.data.totalTokens)} testid="costs-tokens" />
+            <Stat label="Unpriced calls" value={fmtInt(costs.data.unpricedCalls)} hint="no price matched: cost unknown, not zero" />
             <Stat label="Groups" value={fmtInt(costs.data.groups.length)} />
           </div>
           <h2>Cost over time</h2>

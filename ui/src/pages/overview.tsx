@@ -1,7 +1,7 @@
 // Overview: request rate, error rate, p95 latency, tokens and cost, per-service health and cost
 // by model, for a time range, refreshed every 30 seconds. Trace figures come from the trace
 // listing (the newest 1000 traces of the range); token and cost figures from the costs API.
-import { getJson, qs, type TraceRow } from "../lib/api";
+import { costLabel, getJson, qs, type TraceRow } from "../lib/api";
 import { fmtCost, fmtDurationMs, fmtInt, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { setQuery, useLocation } from "../lib/router";
@@ -56,7 +56,7 @@ const HEALTH_COLS: Column<Health>[] = [
 const MODEL_COLS: Column<CostGroup>[] = [
   { key: "model", label: "Model", render: (g) => g.key, sort: (g) => g.key },
   { key: "tokens", label: "Tokens", render: (g) => fmtInt(g.tokens), sort: (g) => g.tokens ?? 0, numeric: true },
-  { key: "cost", label: "Cost", render: (g) => fmtCost(g.costUsd), sort: (g) => g.costUsd, numeric: true },
+  { key: "cost", label: "Cost", render: (g) => costLabel(g.costUsd, g.unpricedCalls, g.calls, fmtCost), sort: (g) => g.costUsd, numeric: true },
 ];
 
 const BUCKETS = 60;
@@ -109,7 +109,7 @@ export function OverviewPage() {
         loadCosts("model", end - range, end, Math.max(60, Math.floor(range / 60)), signal),
         loadCosts("model", startOfToday(), end, 3600, signal),
       ]);
-      return { byModel, today: today?.totalCost ?? null };
+      return { byModel, today: today?.totalCost ?? null, todayUnpriced: today?.unpricedCalls ?? 0 };
     },
     [range],
     REFRESH_MS,
@@ -120,7 +120,7 @@ export function OverviewPage() {
   const spanSecs = capped && rows.length > 1 ? (Number(rows[0]?.startTimeUnixNano) - Number(rows[rows.length - 1]?.startTimeUnixNano)) / 1e9 : range;
   const perMin = rows.length / Math.max(spanSecs / 60, 1 / 60);
   const byModel = costs.data?.byModel;
-  const tokensPerHour = byModel ? (byModel.groups.reduce((a, g) => a + (g.tokens ?? 0), 0) / range) * 3600 : undefined;
+  const tokensPerHour = byModel ? (byModel.totalTokens / range) * 3600 : undefined;
   return (
     <section>
       <h1>Overview</h1>
@@ -138,7 +138,7 @@ export function OverviewPage() {
           <Stat label="Error rate" value={rows.length ? `${((errors / rows.length) * 100).toFixed(1)}%` : "–"} testid="ov-errors" hint={`${errors} of ${rows.length} traces`} />
           <Stat label="p95 latency" value={fmtDurationMs(p95(rows.map((r) => r.durationMs)))} testid="ov-p95" />
           <Stat label="Tokens / hour" value={tokensPerHour === undefined ? "not available yet" : fmtInt(tokensPerHour)} testid="ov-tokens" />
-          <Stat label="Cost today" value={costs.data?.today === null || costs.data?.today === undefined ? "not available yet" : fmtCost(costs.data.today)} testid="ov-cost-today" />
+          <Stat label="Cost today" value={costs.data?.today === null || costs.data?.today === undefined ? "not available yet" : fmtCost(costs.data.today)} testid="ov-cost-today" hint={costs.data?.todayUnpriced ? `${costs.data.todayUnpriced} unpriced calls` : undefined} />
         </div>
       )}
       {traces.data && rows.length > 0 && <Chart title="Traces and failed traces per minute" series={traces.data.chart} height={180} format={(v) => v.toFixed(1)} />}

@@ -1,6 +1,6 @@
 // One trace: totals at the top, the waterfall, and the selected span's panel (`?span=` in the URL).
 import { useMemo, useState } from "preact/hooks";
-import { getJson, optional, totalsOf, type TempoTrace, type TraceTotals } from "../lib/api";
+import { costLabel, getJson, optional, totalsOf, type TempoTrace, type TraceTotals } from "../lib/api";
 import { buildTree, idToHex, type Tree } from "../lib/otlp";
 import { genaiOf, isModelCall } from "../lib/genai";
 import { fmtCost, fmtDurationMs, fmtInt, fmtTime } from "../lib/format";
@@ -44,7 +44,7 @@ function Totals({ tree, summary }: { tree: Tree; summary: Summary | null | undef
   const t = server ?? localTotals(tree);
   const root = tree.roots[0];
   const errors = tree.spans.filter((s) => s.error).length;
-  const cost = server ? (server.costUsd === null || server.costUsd === undefined ? "unpriced" : fmtCost(server.costUsd)) : "not available yet";
+  const cost = server ? costLabel(server.costUsd, server.unpricedCalls, server.llmCalls, fmtCost) : "not available yet";
   return (
     <div class="stats" data-testid="trace-totals">
       <Stat label="Root" value={root ? `${root.service}: ${root.name}` : "–"} />
@@ -54,7 +54,7 @@ function Totals({ tree, summary }: { tree: Tree; summary: Summary | null | undef
       <Stat label="Errors" value={fmtInt(errors)} testid="total-errors" />
       <Stat label="Input tokens" value={fmtInt(t.inputTokens)} testid="total-input-tokens" />
       <Stat label="Output tokens" value={fmtInt(t.outputTokens)} testid="total-output-tokens" />
-      <Stat label="Cost" value={cost} testid="total-cost" hint={server?.unpricedCalls ? `${server.unpricedCalls} unpriced calls` : undefined} />
+      <Stat label="Cost" value={cost} testid="total-cost" />
       <Stat label="LLM calls" value={fmtInt(t.llmCalls)} testid="total-llm-calls" />
       <Stat label="Tool calls" value={fmtInt(t.toolCalls)} testid="total-tool-calls" />
       {!server && <p class="note muted">Totals computed from the spans' attributes (the trace summary API is not available yet).</p>}

@@ -1,6 +1,6 @@
 // Traces: the recent-trace listing (service, time range, status and duration filters) or a
 // TraceQL search when the server has it; sortable, keyboard-navigable, state in the URL.
-import { getJson, qs, type TraceRow } from "../lib/api";
+import { costLabel, getJson, qs, type TraceRow } from "../lib/api";
 import { fmtCost, fmtDurationMs, fmtInt, fmtTime, nanosToMs, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { navigate, setQuery, useLocation } from "../lib/router";
@@ -39,7 +39,7 @@ const BASE: Column<TraceRow>[] = [
 ];
 const GENAI: Column<TraceRow>[] = [
   { key: "tokens", label: "Tokens", render: (r) => fmtInt(tokens(r)), sort: tokens, numeric: true },
-  { key: "cost", label: "Cost", render: (r) => fmtCost(r.costUsd), sort: (r) => r.costUsd ?? -1, numeric: true },
+  { key: "cost", label: "Cost", render: (r) => costLabel(r.costUsd, r.unpricedCalls, r.llmCalls, fmtCost), sort: (r) => r.costUsd ?? -1, numeric: true },
 ];
 
 export function TracesPage() {
@@ -54,17 +54,23 @@ export function TracesPage() {
   const minCost = Number(query.get("minCost") ?? 0) || 0;
   const q = query.get("q") ?? "";
   const sort = query.get("sort") ?? "-start";
-  const traceql = q || quickFilterQuery({ model, agent, minCost });
+  const traceql = q;
 
   const result = useAsync(
     async (signal) => {
       const end = nowSecs();
       const start = end - range;
       if (traceql) return searchTraceQL(traceql, service, start, end, limit, signal);
-      const url = `/sextant/api/v1/traces${qs({ start, end, limit, service })}`;
-      return (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
+      const url = `/sextant/api/v1/traces${qs({ start, end, limit, service, model, agent, minCost: minCost || undefined })}`;
+      try {
+        return (await getJson<{ traces: TraceRow[] }>(url, signal)).traces;
+      } catch (e) {
+        // A server without the GenAI filters rejects them: search with TraceQL instead.
+        if (!(model || agent || minCost)) throw e;
+        return searchTraceQL(quickFilterQuery({ model, agent, minCost }), service, start, end, limit, signal);
+      }
     },
-    [service, range, limit, traceql],
+    [service, range, limit, traceql, model, agent, minCost],
   );
   const rows = (result.data ?? []).filter((r) => (!errorsOnly || r.errorCount > 0) && r.durationMs >= minMs);
   const columns = rows.some(hasTokens) || rows.some((r) => r.costUsd !== undefined) ? [...BASE, ...GENAI] : BASE;
@@ -127,7 +133,6 @@ export function TracesPage() {
           </select>
         </label>
       </form>
-      {!q && traceql && <p class="note muted">Quick filters search with TraceQL: <code>{traceql}</code></p>}
       {result.error ? (
         <ErrorNote error={result.error} what={traceql ? "TraceQL search" : "Trace listing"} />
       ) : result.loading && !result.data ? (
