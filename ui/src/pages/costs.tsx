@@ -1,5 +1,6 @@
 // Costs: cost and tokens over time, grouped by model, provider, agent, service or user.
 import { useMemo } from "preact/hooks";
+import { costLabel } from "../lib/api";
 import { fmtCost, fmtInt, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { setQuery, useLocation } from "../lib/router";
@@ -15,7 +16,7 @@ function columns(by: string): Column<CostGroup>[] {
     { key: "output", label: "Output tokens", render: (g) => fmtInt(g.outputTokens), sort: (g) => g.outputTokens ?? 0, numeric: true },
     { key: "tokens", label: "Tokens", render: (g) => fmtInt(g.tokens), sort: (g) => g.tokens ?? 0, numeric: true },
     { key: "unpriced", label: "Unpriced calls", render: (g) => fmtInt(g.unpricedCalls), sort: (g) => g.unpricedCalls ?? 0, numeric: true },
-    { key: "cost", label: "Cost", render: (g) => fmtCost(g.costUsd), sort: (g) => g.costUsd, numeric: true },
+    { key: "cost", label: "Cost", render: (g) => costLabel(g.costUsd, g.unpricedCalls, g.calls, fmtCost), sort: (g) => g.costUsd, numeric: true },
   ];
 }
 
