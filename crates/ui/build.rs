@@ -197,11 +197,16 @@ impl BuildLock {
         let t0 = Instant::now();
         loop {
             match fs::create_dir(path) {
-                Ok(()) => return Ok(BuildLock(path.to_owned())),
+                Ok(()) => {
+                    // Who holds it, so that a build killed mid-way does not block the next one.
+                    let _ = fs::write(path.join("pid"), std::process::id().to_string());
+                    return Ok(BuildLock(path.to_owned()));
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
                 Err(e) => return Err(format!("create {}: {e}", path.display())),
             }
             if is_stale(path) {
+                let _ = fs::remove_file(path.join("pid"));
                 let _ = fs::remove_dir(path);
                 continue;
             }
@@ -216,7 +221,17 @@ impl BuildLock {
     }
 }
 
+/// Left over from a build that no longer runs: its process is gone (where `/proc` tells), or it
+/// is older than any build takes.
 fn is_stale(path: &Path) -> bool {
+    let holder = fs::read_to_string(path.join("pid")).ok();
+    let pid = holder.as_deref().map(str::trim).filter(|p| !p.is_empty());
+    if let Some(pid) = pid
+        && Path::new("/proc/self").exists()
+        && !Path::new("/proc").join(pid).exists()
+    {
+        return true;
+    }
     let modified = fs::metadata(path).and_then(|m| m.modified());
     modified
         .ok()
@@ -226,6 +241,7 @@ fn is_stale(path: &Path) -> bool {
 
 impl Drop for BuildLock {
     fn drop(&mut self) {
+        let _ = fs::remove_file(self.0.join("pid"));
         let _ = fs::remove_dir(&self.0);
     }
 }
