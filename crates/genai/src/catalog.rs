@@ -269,10 +269,13 @@ impl Catalog {
                 )
             });
         }
+        // A fine-tune's catalog entry (`ft:id:BASE`) belongs to the provider that lists BASE.
         let by_model = self.providers.iter().filter(|p| {
-            p.model_match
-                .as_ref()
-                .is_some_and(|m| candidates.iter().any(|c| m.is_match(c)))
+            p.model_match.as_ref().is_some_and(|m| {
+                candidates
+                    .iter()
+                    .any(|c| m.is_match(c.strip_prefix("ft:id:").unwrap_or(c)))
+            })
         });
         for p in by_model {
             if let Some(found) = self.find_in_provider(p, &candidates) {

@@ -10,29 +10,36 @@ use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 use crate::attr;
 use crate::canonical::{Canonical, Cost, CostSource, Operation};
 use crate::rules::{
-    BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, Rule, event_meaning,
+    BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, NAME_RULES, NameRule, Rule,
+    event_meaning,
 };
 
 /// Rank added to keys read from span events (a last streaming chunk carrying usage).
 const EVENT_RANK: u8 = 10;
 /// Rank added to keys read from the resource (service-wide defaults).
 const RESOURCE_RANK: u8 = 20;
+/// Rank of a field taken from the span name: after every span attribute, before events and resource.
+const NAME_RANK: u8 = 9;
 /// Rank of the first-chunk time derived from chunk events.
 const FIRST_CHUNK_EVENT_RANK: u8 = 2;
 /// Rank of an error class read from an `exception` event.
 const EXCEPTION_EVENT_RANK: u8 = 2;
 
-/// Maps one span to its canonical GenAI fields. `scope` is accepted for dialects that can only be
-/// told apart by their instrumentation scope; none of the supported ones needs it today.
+/// Maps one span to its canonical GenAI fields. `scope` tells apart dialects that name a span
+/// after its tool or agent (see `NAME_RULES`).
 pub fn normalize(
     resource: Option<&Resource>,
     scope: Option<&InstrumentationScope>,
     span: &Span,
 ) -> Canonical {
-    let _ = scope;
     let mut b = Builder::new();
     for kv in &span.attributes {
         b.apply_kv(kv, 0, |_| true);
+    }
+    for rule in NAME_RULES {
+        if name_rule_applies(rule, scope, span) {
+            b.name_field(rule, &span.name);
+        }
     }
     // Reverse order: with equal ranks the first write wins, so the last event's usage is kept.
     for ev in span.events.iter().rev() {
@@ -56,6 +63,22 @@ pub fn normalize(
         b.out.error_type = Some(error_from_status(span));
     }
     b.out
+}
+
+fn name_rule_applies(rule: &NameRule, scope: Option<&InstrumentationScope>, span: &Span) -> bool {
+    if let Some(want) = rule.scope
+        && scope.map(|s| s.name.as_str()) != Some(want)
+    {
+        return false;
+    }
+    span.attributes.iter().any(|kv| {
+        kv.key == rule.key
+            && kv
+                .value
+                .as_ref()
+                .and_then(attr::as_str)
+                .is_some_and(|v| rule.value.is_none_or(|w| v.eq_ignore_ascii_case(w)))
+    })
 }
 
 fn is_error(span: &Span) -> bool {
@@ -248,6 +271,35 @@ impl Builder {
             }
         }
         true
+    }
+
+    /// Fills a name rule's field from the span name (and its operation), unless a better-ranked
+    /// attribute already did.
+    fn name_field(&mut self, rule: &NameRule, name: &str) {
+        let name = name.trim();
+        if name.is_empty() {
+            return;
+        }
+        let slot = rule.field.index();
+        if NAME_RANK < self.ranks[slot] {
+            let v = Some(name.to_string());
+            match rule.field {
+                Field::AgentName => self.out.agent_name = v,
+                Field::ToolName => self.out.tool_name = v,
+                _ => return,
+            }
+            self.ranks[slot] = NAME_RANK;
+        }
+        let op = Field::Operation.index();
+        if let Some(implied) = rule.implies
+            && NAME_RANK < self.ranks[op]
+        {
+            self.out.operation = Some(match implied {
+                ImpliedOp::InvokeAgent => Operation::InvokeAgent,
+                ImpliedOp::ExecuteTool => Operation::ExecuteTool,
+            });
+            self.ranks[op] = NAME_RANK;
+        }
     }
 
     fn first_chunk(&mut self, start: u64, at: u64) {
@@ -475,5 +527,52 @@ mod tests {
         assert_eq!(c.operation, Some(Operation::Chat));
         assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
         assert_eq!(c.response_model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+    }
+    #[test]
+    fn agent_and_tool_names_from_the_span_name() {
+        let oi_agent = Span {
+            name: "weather-agent".into(),
+            attributes: vec![kv("openinference.span.kind", s("AGENT"))],
+            ..Default::default()
+        };
+        let c = normalize(None, None, &oi_agent);
+        assert_eq!(c.operation, Some(Operation::InvokeAgent));
+        assert_eq!(c.agent_name.as_deref(), Some("weather-agent"));
+        // An attribute wins over the name.
+        let named = Span {
+            attributes: vec![
+                kv("openinference.span.kind", s("agent")),
+                kv("gen_ai.agent.name", s("planner")),
+            ],
+            ..oi_agent.clone()
+        };
+        assert_eq!(
+            normalize(None, None, &named).agent_name.as_deref(),
+            Some("planner")
+        );
+        // An LLM span is not an agent because of its name.
+        let llm = Span {
+            attributes: vec![kv("openinference.span.kind", s("LLM"))],
+            ..oi_agent
+        };
+        assert_eq!(normalize(None, None, &llm).agent_name, None);
+
+        let openlit = InstrumentationScope {
+            name: "openlit".into(),
+            ..Default::default()
+        };
+        let traced = Span {
+            name: "get_weather_tool".into(),
+            attributes: vec![
+                kv("function.args", s("()")),
+                kv("function.kwargs", s("{'city': 'Paris'}")),
+            ],
+            ..Default::default()
+        };
+        let c = normalize(None, Some(&openlit), &traced);
+        assert_eq!(c.operation, Some(Operation::ExecuteTool));
+        assert_eq!(c.tool_name.as_deref(), Some("get_weather_tool"));
+        // Another scope's `function.args` means nothing.
+        assert!(normalize(None, None, &traced).is_empty());
     }
 }

@@ -516,6 +516,52 @@ pub static RULES: &[Rule] = &[
     r("llm.cost.usd", Cost, Usd, 5, "hand-instrumented"),
 ];
 
+/// When the span name carries a canonical field: some dialects name an agent or tool span after
+/// the agent or the function and send no attribute with that name.
+#[derive(Debug, Clone, Copy)]
+pub struct NameRule {
+    /// Instrumentation scope the span must come from (`None`: any).
+    pub scope: Option<&'static str>,
+    /// Attribute key the span must carry.
+    pub key: &'static str,
+    /// Value that key must have (case-insensitive); `None`: any non-empty value.
+    pub value: Option<&'static str>,
+    /// Operation the span gets when it has none yet.
+    pub implies: Option<ImpliedOp>,
+    /// Field filled from the span name when no attribute filled it.
+    pub field: Field,
+    /// Which libraries need it (documentation).
+    pub dialect: &'static str,
+}
+
+/// Span-name rules, applied after every attribute rule (so any attribute wins over the name).
+pub static NAME_RULES: &[NameRule] = &[
+    NameRule {
+        scope: None,
+        key: "openinference.span.kind",
+        value: Some("AGENT"),
+        implies: None,
+        field: AgentName,
+        dialect: "OpenInference `@tracer.agent` (span named after the agent)",
+    },
+    NameRule {
+        scope: None,
+        key: "openinference.span.kind",
+        value: Some("TOOL"),
+        implies: None,
+        field: ToolName,
+        dialect: "OpenInference `@tracer.tool` (span named after the tool)",
+    },
+    NameRule {
+        scope: Some("openlit"),
+        key: "function.args",
+        value: None,
+        implies: Some(ImpliedOp::ExecuteTool),
+        field: ToolName,
+        dialect: "openlit `@openlit.trace` (span named after the decorated function)",
+    },
+];
+
 /// Span events with a meaning for the canonical model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventMeaning {
@@ -580,6 +626,13 @@ mod tests {
             assert!(
                 doc.contains(&format!("`{}`", rule.key)),
                 "MAPPING.md lacks `{}`",
+                rule.key
+            );
+        }
+        for rule in NAME_RULES {
+            assert!(
+                doc.contains(&format!("`{}`", rule.key)),
+                "MAPPING.md lacks name rule `{}`",
                 rule.key
             );
         }

@@ -73,6 +73,18 @@ fn fine_tunes_snapshots_fallbacks_and_prefixes() {
         )
         .expect("dated fine-tune");
     assert_eq!(dated.entry.model, "ft:gpt-4o-mini");
+    // Without a provider, the fine-tune's base model names the provider (OpenAI lists `gpt-`).
+    let no_provider = c
+        .quote(None, "ft:gpt-4o-mini:acme::abc123", &u, NOV_2025)
+        .expect("fine-tune priced without a provider");
+    assert_eq!(no_provider.entry.provider, "openai");
+    assert_eq!(no_provider.entry.model, "ft:gpt-4o-mini");
+    assert!((no_provider.breakdown.total_usd - 0.3).abs() < 1e-12);
+    // A fine-tune whose base no provider lists stays unpriced, with a reason.
+    let unknown = c
+        .quote(None, "ft:my-llama:acme::x", &u, NOV_2025)
+        .expect_err("unknown fine-tune base");
+    assert!(unknown.contains("no provider"), "{unknown}");
     // An unknown dated snapshot falls back to its alias.
     assert_eq!(
         c.quote(Some("openai"), "gpt-4o-mini-2099-01-01", &u, NOV_2025)
@@ -186,6 +198,21 @@ fn embedded_catalog_is_loaded_with_its_notice() {
             .quote(Some("openai"), "gpt-4o-mini", &usage(103, 48, 14), NOV_2025)
             .expect("priced");
         assert!((q.breakdown.total_usd - 2.025e-05).abs() < 1e-12);
+        // An undated fine-tune without a provider: the feed's `ft:gpt-4o-mini` entry
+        // (0.30 in / 1.20 out per Mtok), never the cheaper base model.
+        let ft = c
+            .quote(
+                None,
+                "ft:gpt-4o-mini:acme::abc123",
+                &usage(1000, 0, 100),
+                NOV_2025,
+            )
+            .expect("fine-tune priced");
+        assert_eq!(
+            (ft.entry.provider.as_str(), ft.entry.model.as_str()),
+            ("openai", "ft:gpt-4o-mini")
+        );
+        assert!((ft.breakdown.total_usd - (1000.0 * 0.3 + 100.0 * 1.2) / 1e6).abs() < 1e-12);
     }
 }
 
