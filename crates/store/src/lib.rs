@@ -27,6 +27,7 @@ mod read;
 pub mod rollup;
 pub mod rows;
 pub mod schema;
+pub mod search;
 mod store;
 pub mod summary;
 pub mod tenant;
