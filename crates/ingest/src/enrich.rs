@@ -84,3 +84,128 @@ pub fn source_label(s: &CostSource) -> String {
         CostSource::Catalog { entry } => format!("catalog:{entry}"),
     }
 }
+
+impl sextant_store::reprice::Repricer for GenAiEnricher {
+    fn reprice(
+        &self,
+        row: &GenAiRow<'_>,
+        start_unix_nano: u64,
+    ) -> Option<(Option<f64>, Option<String>)> {
+        // A cost the client sent is kept as sent; only catalog prices (or their absence) change.
+        if row
+            .cost_source
+            .as_deref()
+            .is_some_and(|s| s.starts_with("client:"))
+        {
+            return None;
+        }
+        let s = |v: &Option<Cow<'_, str>>| v.as_deref().map(str::to_owned);
+        let mut c = Canonical {
+            operation: row
+                .operation
+                .as_deref()
+                .map(sextant_genai::Operation::parse),
+            provider: s(&row.provider),
+            request_model: s(&row.request_model),
+            response_model: s(&row.response_model),
+            input_tokens: row.input_tokens,
+            output_tokens: row.output_tokens,
+            cache_read_tokens: row.cache_read_tokens,
+            cache_write_tokens: row.cache_write_tokens,
+            reasoning_tokens: row.reasoning_tokens,
+            ..Default::default()
+        };
+        sextant_genai::price(&self.catalog, &mut c, start_unix_nano);
+        let r = to_row(c);
+        Some((r.cost_usd, r.cost_source.map(Cow::into_owned)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+
+    fn kv(k: &str, v: Value) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    fn chat(model: &str) -> Span {
+        Span {
+            name: format!("chat {model}"),
+            start_time_unix_nano: 1_760_000_000_000_000_000,
+            attributes: vec![
+                kv("gen_ai.operation.name", Value::StringValue("chat".into())),
+                kv("gen_ai.provider.name", Value::StringValue("openai".into())),
+                kv("gen_ai.request.model", Value::StringValue(model.into())),
+                kv("gen_ai.usage.input_tokens", Value::IntValue(1_000_000)),
+                kv("gen_ai.usage.output_tokens", Value::IntValue(1_000_000)),
+            ],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn spans_are_priced_and_unknown_models_say_why() {
+        let e = GenAiEnricher::new(Arc::new(
+            Catalog::embedded()
+                .with_overrides(Vec::new())
+                .expect("catalog"),
+        ));
+        let span = chat("gpt-4o-mini");
+        let row = e.enrich(None, None, &span);
+        assert!(row.llm_call);
+        // gpt-4o-mini: $0.15 per million input tokens, $0.60 per million output tokens.
+        assert!(
+            (row.cost_usd.expect("priced") - 0.75).abs() < 1e-9,
+            "{row:?}"
+        );
+        assert!(
+            row.cost_source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("catalog:openai/"))
+        );
+        let span = chat("my-own-model-7b");
+        let row = e.enrich(None, None, &span);
+        assert_eq!(row.cost_usd, None);
+        assert!(
+            row.cost_source
+                .as_deref()
+                .is_some_and(|s| s.starts_with("unpriced:"))
+        );
+    }
+
+    #[test]
+    fn repricing_uses_overrides_and_keeps_client_costs() {
+        use sextant_store::reprice::Repricer;
+        let over: sextant_genai::PriceOverride = serde_json::from_value(serde_json::json!({
+            "model": "my-own-model-7b", "input_per_mtok": 1.0, "output_per_mtok": 2.0
+        }))
+        .expect("override");
+        let catalog = Catalog::embedded()
+            .with_overrides(vec![over])
+            .expect("catalog");
+        let e = GenAiEnricher::new(Arc::new(catalog));
+        let span = chat("my-own-model-7b");
+        let row = GenAiEnricher::new(Arc::new(
+            Catalog::embedded()
+                .with_overrides(Vec::new())
+                .expect("catalog"),
+        ))
+        .enrich(None, None, &span);
+        let (usd, source) = e
+            .reprice(&row, span.start_time_unix_nano)
+            .expect("repriced");
+        assert!((usd.expect("priced") - 3.0).abs() < 1e-9);
+        assert!(source.is_some_and(|s| s.contains("override")));
+        let client = GenAiRow {
+            cost_source: Some("client:gen_ai.cost_usd".into()),
+            ..row
+        };
+        assert_eq!(e.reprice(&client, 0), None);
+    }
+}

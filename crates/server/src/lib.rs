@@ -9,6 +9,7 @@ pub mod error;
 pub mod native_api;
 pub mod ops;
 pub mod params;
+pub mod pricing_api;
 pub mod prom_api;
 pub mod state;
 pub mod tempo_api;

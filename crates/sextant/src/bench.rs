@@ -68,21 +68,49 @@ fn load_bodies(dir: Option<PathBuf>) -> Result<Vec<Bytes>> {
     Ok(out)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Decode,
+    Batch,
+    GenAi,
+}
+
 fn decode(dir: Option<PathBuf>, seconds: f64) -> Result<()> {
     let bodies = load_bodies(dir)?;
     let deadline = Duration::from_secs_f64(seconds);
-    for (label, full) in [
-        ("decode only", false),
-        ("decode + validate + columnar batch", true),
+    let genai = sextant_ingest::GenAiEnricher::new(std::sync::Arc::new(
+        sextant_genai::Catalog::embedded().with_overrides(Vec::new())?,
+    ));
+    let policy = sextant_genai::ContentPolicy::new(false, &[])?;
+    for (label, stage) in [
+        ("decode only", Stage::Decode),
+        ("decode + validate + columnar batch", Stage::Batch),
+        (
+            "... + GenAI normalize, price, content policy (what ingest does)",
+            Stage::GenAi,
+        ),
     ] {
         let (mut spans, mut bytes, t0) = (0u64, 0u64, Instant::now());
         while t0.elapsed() < deadline {
             for b in &bodies {
                 let mut req = ExportTraceServiceRequest::decode(b.clone())?;
-                if full {
+                if stage != Stage::Decode {
                     sextant_ingest::validate::validate(&mut req);
+                    let enricher: &dyn sextant_store::SpanEnricher = if stage == Stage::GenAi {
+                        for span in req
+                            .resource_spans
+                            .iter_mut()
+                            .flat_map(|r| r.scope_spans.iter_mut())
+                            .flat_map(|s| s.spans.iter_mut())
+                        {
+                            policy.apply(span);
+                        }
+                        &genai
+                    } else {
+                        &sextant_store::NoEnrichment
+                    };
                     let mut builder = sextant_store::SpanBatchBuilder::with_capacity(128);
-                    builder.push_request(&req, &sextant_store::NoEnrichment)?;
+                    builder.push_request(&req, enricher)?;
                     std::hint::black_box(builder.finish()?);
                 }
                 spans += sextant_ingest::validate::span_count(&req) as u64;

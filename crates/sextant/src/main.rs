@@ -2,6 +2,7 @@
 
 mod bench;
 mod config;
+mod costs;
 mod demo;
 mod serve;
 
@@ -30,6 +31,9 @@ enum Command {
     /// Measure decode and query speed (see BENCHMARKS.md)
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Cost maintenance: `sextant costs recompute --since 24h` reprices stored spans
+    #[command(subcommand)]
+    Costs(costs::CostsCommand),
     /// Print the version
     Version,
 }
@@ -56,6 +60,11 @@ fn main() -> Result<()> {
         Command::Bench(cmd) => {
             init_logging("warn");
             bench::run(cmd)
+        }
+        Command::Costs(cmd) => {
+            init_logging("warn");
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(costs::run(cmd))
         }
         Command::Version => {
             println!("sextant {}", env!("CARGO_PKG_VERSION"));

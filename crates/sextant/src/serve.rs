@@ -28,7 +28,8 @@ pub async fn run(config: Config) -> Result<()> {
     let store_config = config.store_config();
     let data_dir = store_config.data_dir.clone();
     let catalog = Arc::new(config.price_catalog()?);
-    let enricher: Arc<dyn SpanEnricher> = Arc::new(GenAiEnricher::new(catalog.clone()));
+    let genai = Arc::new(GenAiEnricher::new(catalog.clone()));
+    let enricher: Arc<dyn SpanEnricher> = genai.clone();
     let e = enricher.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics, e))
         .await?
@@ -49,6 +50,12 @@ pub async fn run(config: Config) -> Result<()> {
         ready: ready.clone(),
     };
 
+    let pricing = sextant_server::pricing_api::PricingState {
+        store: store.clone(),
+        catalog,
+        repricer: genai,
+    };
+    let api = sextant_server::router(state).merge(sextant_server::pricing_api::router(pricing));
     let otlp = sextant_ingest::otlp_router(ingestor);
     let grpc_l = bind(&config.server.otlp_grpc_listen, "server.otlp_grpc_listen").await?;
     let http_l = bind(&config.server.otlp_http_listen, "server.otlp_http_listen").await?;
@@ -59,7 +66,7 @@ pub async fn run(config: Config) -> Result<()> {
     let servers = [
         tokio::spawn(serve_on(grpc_l, otlp.clone(), stop_rx.clone())),
         tokio::spawn(serve_on(http_l, otlp, stop_rx.clone())),
-        tokio::spawn(serve_on(api_l, sextant_server::router(state), stop_rx)),
+        tokio::spawn(serve_on(api_l, api, stop_rx)),
     ];
     shutdown_signal().await;
     tracing::info!("shutting down: draining requests, then flushing");

@@ -146,6 +146,13 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Gives up on the block, removing what was written.
+    pub fn abort(self) -> Result<()> {
+        let tmp = self.tmp.clone();
+        drop(self);
+        fs::remove_dir_all(&tmp).map_err(StoreError::io(&tmp))
+    }
+
     /// Closes the files, makes them durable and moves the block into place.
     pub fn finish(mut self) -> Result<Block> {
         self.spans.close()?;

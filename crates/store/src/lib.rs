@@ -24,6 +24,7 @@ pub mod head;
 mod maintenance;
 pub mod metrics;
 mod read;
+pub mod reprice;
 pub mod rollup;
 pub mod rows;
 pub mod schema;

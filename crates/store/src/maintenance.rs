@@ -29,6 +29,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// One retention and compaction pass over every tenant.
 pub(crate) fn pass(shared: &Shared) -> Result<()> {
     for tenant in shared.tenants() {
+        let _rewrite = tenant.rewrite.lock();
         enforce_retention(shared, &tenant)?;
         if shared.config.compaction.enabled {
             while compact_once(shared, &tenant)? {

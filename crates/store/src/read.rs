@@ -166,6 +166,15 @@ impl Projection {
         Self { columns: None }
     }
 
+    /// The layout of a batch read with `columns` (sorted and deduplicated here).
+    pub fn of(mut columns: Vec<usize>) -> Self {
+        columns.sort_unstable();
+        columns.dedup();
+        Self {
+            columns: Some(columns),
+        }
+    }
+
     /// The batch index of original column `col`, if the batch has it.
     pub fn index(&self, col: usize) -> Option<usize> {
         match &self.columns {

@@ -145,8 +145,11 @@ struct Call {
 /// it ran under.
 #[derive(Default)]
 struct AgentIndex {
-    spans: HashMap<([u8; 16], [u8; 8]), (Option<[u8; 8]>, Option<String>)>,
+    spans: HashMap<SpanKey, (Option<[u8; 8]>, Option<String>)>,
 }
+
+/// (trace id, span id).
+type SpanKey = ([u8; 16], [u8; 8]);
 
 impl AgentIndex {
     fn resolve(&self, trace: [u8; 16], mut span: [u8; 8]) -> Option<String> {

@@ -57,6 +57,9 @@ pub struct Tenant {
     pub name: String,
     pub dir: PathBuf,
     pub(crate) view: RwLock<View>,
+    /// Held by whatever replaces or deletes blocks (compaction, retention, repricing), so two
+    /// of them never rewrite the same block.
+    pub(crate) rewrite: parking_lot::Mutex<()>,
 }
 
 impl Tenant {
@@ -65,6 +68,7 @@ impl Tenant {
             name: name.to_owned(),
             dir: tenants_dir.join(name),
             view: RwLock::new(View::default()),
+            rewrite: parking_lot::Mutex::new(()),
         }
     }
 

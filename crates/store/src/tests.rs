@@ -423,3 +423,46 @@ fn cost_rollups_group_calls_and_attribute_them_to_their_agent() {
         .expect_err("zero step");
     assert!(err.to_string().contains("step"));
 }
+
+struct DoublePrice;
+
+impl crate::reprice::Repricer for DoublePrice {
+    fn reprice(&self, row: &crate::GenAiRow<'_>, _: u64) -> Option<(Option<f64>, Option<String>)> {
+        let t = row.input_tokens?;
+        Some((Some(t as f64 * 2e-6), Some("catalog:test/gpt-4o-v2".into())))
+    }
+}
+
+#[test]
+fn repricing_rewrites_costs_and_totals_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let open = || {
+        Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(TestEnricher),
+        )
+        .expect("open")
+    };
+    let store = open();
+    let req = sample_request(4, 4, 5);
+    let mut b = SpanBatchBuilder::with_capacity(16);
+    b.push_request(&req, &TestEnricher).expect("push");
+    block_on(store.write("a", req.encode_to_vec().into(), b.finish().expect("batch")))
+        .expect("write");
+    let stats = store.reprice(0, &DoublePrice).expect("reprice");
+    assert_eq!(stats.spans_changed, 12, "3 chat spans in each of 4 traces");
+    assert_eq!(stats.blocks_rewritten, 1);
+    assert_eq!(
+        store.reprice(0, &DoublePrice).expect("again").spans_changed,
+        0
+    );
+    drop(store);
+    let store = open();
+    let s = store
+        .trace_summary("a", &trace_id(5, 1).try_into().expect("16 bytes"))
+        .expect("summary")
+        .expect("found");
+    assert!((s.genai.cost_usd - 36.0 * 2e-6).abs() < 1e-12);
+    assert_eq!(store.snapshot("a").blocks.len(), 1, "the old block is gone");
+}

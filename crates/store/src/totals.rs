@@ -95,10 +95,10 @@ fn insert(set: &mut BTreeSet<String>, v: &str) {
 /// A trace has one conversation (and user) id; if spans disagree, the least one wins so the
 /// answer does not depend on arrival order.
 fn keep_least(slot: &mut Option<String>, v: Option<&str>) {
-    if let Some(v) = v {
-        if slot.as_deref().is_none_or(|cur| v < cur) {
-            *slot = Some(v.to_owned());
-        }
+    if let Some(v) = v
+        && slot.as_deref().is_none_or(|cur| v < cur)
+    {
+        *slot = Some(v.to_owned());
     }
 }
 

@@ -1,5 +1,6 @@
 //! The OpenTelemetry Python SDK's real exporters (http/protobuf, grpc, and OTLP/JSON over HTTP)
-//! send to both OTLP ports; every span is read back with its attributes intact.
+//! send to both OTLP ports; every span is read back with its attributes intact. Content capture
+//! is on here (the script's `gen_ai.choice` events are content), so nothing is dropped.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -72,6 +73,8 @@ fn send(
         .collect()
 }
 
+const CAPTURE: &[(&str, &str)] = &[("SEXTANT_GENAI_CAPTURE_CONTENT", "true")];
+
 fn check_read_back(server: &Server, sent: &[Sent], tenant: Option<&str>, what: &str) {
     assert_eq!(
         sent.len(),
@@ -133,7 +136,7 @@ fn check_read_back(server: &Server, sent: &[Sent], tenant: Option<&str>, what: &
 #[test]
 fn python_sdk_exporters_on_both_ports_round_trip_every_span() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(dir.path(), CAPTURE);
     let cases = [
         ("http/protobuf", &server.otlp_http, "none"),
         ("http/protobuf", &server.otlp_grpc, "gzip"), // HTTP on the gRPC port
@@ -152,7 +155,7 @@ fn python_sdk_exporters_on_both_ports_round_trip_every_span() {
 #[test]
 fn tenants_are_isolated_over_the_wire() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(dir.path(), CAPTURE);
     let a = send(
         "http/protobuf",
         &server.otlp_http,
