@@ -11,6 +11,7 @@
 //! status codes, `errorType`s and JSON shapes. The tenant comes from `X-Scope-OrgID` as on the
 //! rest of the server.
 
+mod deadline;
 mod error;
 mod exposition;
 mod json;
@@ -27,6 +28,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use sextant_promql::{Engine, SeriesSource};
+use tokio::sync::Semaphore;
 
 pub use error::PromError;
 pub use exposition::{
@@ -62,6 +64,8 @@ pub struct PromOptions {
     pub query_timeout: Duration,
     /// Most points per series a range query may ask for (Prometheus: 11,000).
     pub max_points_per_series: i64,
+    /// Queries evaluated at once; more wait (Prometheus's `--query.max-concurrency`, 20).
+    pub max_concurrent_queries: usize,
     /// Version reported by `/api/v1/status/buildinfo`.
     pub version: String,
     /// Data retention reported by `/api/v1/status/runtimeinfo`, e.g. `15d`.
@@ -73,6 +77,7 @@ impl Default for PromOptions {
         PromOptions {
             query_timeout: Duration::from_secs(120),
             max_points_per_series: 11_000,
+            max_concurrent_queries: 20,
             version: env!("CARGO_PKG_VERSION").to_string(),
             retention: String::new(),
         }
@@ -92,16 +97,24 @@ pub struct PromState {
     pub options: Arc<PromOptions>,
     /// When the server started, in Unix milliseconds (for `runtimeinfo`).
     pub started_ms: i64,
+    /// Permits for queries being evaluated (see [`PromOptions::max_concurrent_queries`]).
+    queries: Arc<Semaphore>,
 }
 
 impl PromState {
     /// State over `source` with the default engine and settings.
     pub fn new(source: SourceFor) -> Self {
+        Self::with_options(source, Arc::new(Engine::default()), PromOptions::default())
+    }
+
+    /// State over `source` with the given engine and settings.
+    pub fn with_options(source: SourceFor, engine: Arc<Engine>, options: PromOptions) -> Self {
         PromState {
             source,
-            engine: Arc::new(Engine::default()),
+            engine,
             metadata: None,
-            options: Arc::new(PromOptions::default()),
+            queries: Arc::new(Semaphore::new(options.max_concurrent_queries.max(1))),
+            options: Arc::new(options),
             started_ms: now_ms(),
         }
     }
