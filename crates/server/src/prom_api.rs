@@ -66,7 +66,10 @@ pub struct PromOptions {
     pub max_points_per_series: i64,
     /// Queries evaluated at once; more wait (Prometheus's `--query.max-concurrency`, 20).
     pub max_concurrent_queries: usize,
-    /// Version reported by `/api/v1/status/buildinfo`.
+    /// `version` of `/api/v1/status/buildinfo`: the Prometheus version whose API Sextant
+    /// answers as (Grafana's "detect version" reads it to enable features); Sextant's own
+    /// version is in `revision`. No `features` field is sent, so Grafana sees a Prometheus,
+    /// not a Mimir with a ruler.
     pub version: String,
     /// Data retention reported by `/api/v1/status/runtimeinfo`, e.g. `15d`.
     pub retention: String,
@@ -78,7 +81,7 @@ impl Default for PromOptions {
             query_timeout: Duration::from_secs(120),
             max_points_per_series: 11_000,
             max_concurrent_queries: 20,
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            version: "3.0.0".to_string(),
             retention: String::new(),
         }
     }

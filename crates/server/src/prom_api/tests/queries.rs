@@ -139,6 +139,21 @@ async fn grafana_health_check_and_special_values() {
         body["data"],
         serde_json::json!({"resultType":"string","result":[1,"hi"]})
     );
+    // Grafana's "Save & test": an instant `1+1` at 4 s, posted as a form.
+    let (status, body) = post(&app, "/api/v1/query", "query=1%2B1&time=4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["data"],
+        serde_json::json!({"resultType":"scalar","result":[4,"2"]})
+    );
+    // A range selector at an instant is a matrix; the window (T-60s, T] holds 4 scrapes.
+    let sel = enc("ai_platform_requests_total{status_code=\"500\"}[1m]");
+    let (_, body) = get(&app, &format!("/api/v1/query?query={sel}&time=1800")).await;
+    assert_eq!(body["data"]["resultType"], "matrix");
+    assert_eq!(
+        body["data"]["result"][0]["values"],
+        serde_json::json!([[1755, "117"], [1770, "118"], [1785, "119"], [1800, "120"]])
+    );
     let (_, body) = get(&app, "/api/v1/query?query=no_such_metric&time=1").await;
     assert_eq!(
         body["data"],
