@@ -15,6 +15,7 @@ mod gorilla;
 mod head;
 mod naming;
 mod otlp;
+mod remote_write;
 mod source;
 mod store;
 mod tenant;
@@ -25,6 +26,10 @@ pub use error::{Error, Result};
 pub use head::Rejection;
 pub use naming::{Kind as NameKind, label_name, metric_name};
 pub use otlp::{Rejections, Sample, exponential_to_classic, format_float, otlp_to_samples};
+pub use remote_write::{
+    Label as RwLabel, MAX_COMPRESSED_BYTES, MAX_DECOMPRESSED_BYTES, RwSample, TimeSeries,
+    WriteRequest, decode_remote_write,
+};
 pub use source::TenantSource;
 pub use store::{AppendStats, SeriesStore, SeriesStoreConfig, now_ms};
 pub use tenant::validate_tenant;
