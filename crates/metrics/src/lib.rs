@@ -11,12 +11,14 @@ mod block;
 mod codec;
 mod delta;
 mod error;
+mod family;
 mod gorilla;
 mod head;
 mod naming;
 mod otlp;
 mod remote_write;
 mod source;
+mod spanmetrics;
 mod store;
 mod tenant;
 mod wal;
@@ -31,5 +33,9 @@ pub use remote_write::{
     WriteRequest, decode_remote_write,
 };
 pub use source::TenantSource;
+pub use spanmetrics::{
+    DURATION_BUCKETS, LATENCY_BUCKETS, SpanMetrics, SpanMetricsConfig, TOKEN_BUCKETS, TTFT_BUCKETS,
+    span_kind_name, status_code_name,
+};
 pub use store::{AppendStats, SeriesStore, SeriesStoreConfig, now_ms};
 pub use tenant::validate_tenant;
