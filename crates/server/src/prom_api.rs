@@ -10,6 +10,12 @@
 //! Behaviour follows Prometheus's `web/api/v1/api.go`: the same parameters, parameter errors,
 //! status codes, `errorType`s and JSON shapes. The tenant comes from `X-Scope-OrgID` as on the
 //! rest of the server.
+//!
+//! Not covered: exemplars (`query_exemplars` answers an empty list), rules and alerts (empty),
+//! the `stats` and `lookback_delta` query parameters (ignored), targets, TSDB status and admin
+//! routes, remote read, and response compression. The engine cannot be interrupted, so a
+//! timed-out query answers 503 at once but its evaluation only stops at its next series read
+//! (see `deadline.rs`); it keeps its concurrency slot until then.
 
 mod deadline;
 mod error;
