@@ -48,14 +48,25 @@ export async function startServer() {
     stdio: ["ignore", "pipe", "inherit"],
   });
   const addrs = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error("sextant printed no addresses within 60 s"));
+    }, 60_000);
     const found = {};
     const lines = createInterface({ input: child.stdout });
-    child.once("exit", (code) => reject(new Error(`sextant exited (${code}) before printing its addresses`)));
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      if (own) rmSync(dataDir, { recursive: true, force: true });
+      reject(new Error(`sextant exited (${code}) before printing its addresses`));
+    });
     lines.on("line", (line) => {
       const addr = line.trim().split(/\s+/)[2]?.replace("http://", "");
       if (line.includes("otlp http:")) found.otlp = addr;
       if (line.includes("query api:")) found.api = addr;
-      if (found.otlp && found.api) resolve(found);
+      if (found.otlp && found.api) {
+        clearTimeout(timer);
+        resolve(found);
+      }
     });
   });
   const server = {
@@ -72,7 +83,12 @@ export async function startServer() {
       if (own) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await waitReady(server.api);
+  try {
+    await waitReady(server.api);
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
   return server;
 }
 

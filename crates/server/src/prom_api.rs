@@ -10,7 +10,14 @@
 //! Behaviour follows Prometheus's `web/api/v1/api.go`: the same parameters, parameter errors,
 //! status codes, `errorType`s and JSON shapes. The tenant comes from `X-Scope-OrgID` as on the
 //! rest of the server.
+//!
+//! Not covered: exemplars (`query_exemplars` answers an empty list), rules and alerts (empty),
+//! the `stats` and `lookback_delta` query parameters (ignored), targets, TSDB status and admin
+//! routes, remote read, and response compression. The engine cannot be interrupted, so a
+//! timed-out query answers 503 at once but its evaluation only stops at its next series read
+//! (see `deadline.rs`); it keeps its concurrency slot until then.
 
+mod deadline;
 mod error;
 mod exposition;
 mod json;
@@ -27,6 +34,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use sextant_promql::{Engine, SeriesSource};
+use tokio::sync::Semaphore;
 
 pub use error::PromError;
 pub use exposition::{
@@ -62,7 +70,12 @@ pub struct PromOptions {
     pub query_timeout: Duration,
     /// Most points per series a range query may ask for (Prometheus: 11,000).
     pub max_points_per_series: i64,
-    /// Version reported by `/api/v1/status/buildinfo`.
+    /// Queries evaluated at once; more wait (Prometheus's `--query.max-concurrency`, 20).
+    pub max_concurrent_queries: usize,
+    /// `version` of `/api/v1/status/buildinfo`: the Prometheus version whose API Sextant
+    /// answers as (Grafana's "detect version" reads it to enable features); Sextant's own
+    /// version is in `revision`. No `features` field is sent, so Grafana sees a Prometheus,
+    /// not a Mimir with a ruler.
     pub version: String,
     /// Data retention reported by `/api/v1/status/runtimeinfo`, e.g. `15d`.
     pub retention: String,
@@ -73,7 +86,8 @@ impl Default for PromOptions {
         PromOptions {
             query_timeout: Duration::from_secs(120),
             max_points_per_series: 11_000,
-            version: env!("CARGO_PKG_VERSION").to_string(),
+            max_concurrent_queries: 20,
+            version: "3.0.0".to_string(),
             retention: String::new(),
         }
     }
@@ -92,16 +106,24 @@ pub struct PromState {
     pub options: Arc<PromOptions>,
     /// When the server started, in Unix milliseconds (for `runtimeinfo`).
     pub started_ms: i64,
+    /// Permits for queries being evaluated (see [`PromOptions::max_concurrent_queries`]).
+    queries: Arc<Semaphore>,
 }
 
 impl PromState {
     /// State over `source` with the default engine and settings.
     pub fn new(source: SourceFor) -> Self {
+        Self::with_options(source, Arc::new(Engine::default()), PromOptions::default())
+    }
+
+    /// State over `source` with the given engine and settings.
+    pub fn with_options(source: SourceFor, engine: Arc<Engine>, options: PromOptions) -> Self {
         PromState {
             source,
-            engine: Arc::new(Engine::default()),
+            engine,
             metadata: None,
-            options: Arc::new(PromOptions::default()),
+            queries: Arc::new(Semaphore::new(options.max_concurrent_queries.max(1))),
+            options: Arc::new(options),
             started_ms: now_ms(),
         }
     }

@@ -26,6 +26,15 @@ export function visibleSpans(tree: Tree, collapsed: Set<string>): Span[] {
   return out;
 }
 
+/** Long bars that reach the right edge carry their label inside (or before them). */
+const durInside = (left: number, width: number) => left + width > 85 && left < 15;
+
+function durStyle(left: number, width: number): Record<string, string> {
+  if (left + width <= 85) return { left: `${left + width}%` };
+  if (durInside(left, width)) return { right: `${100 - left - width}%` };
+  return { right: `${100 - left}%` };
+}
+
 export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Props) {
   const rows = visibleSpans(tree, collapsed);
   const total = Math.max(tree.endMs - tree.startMs, 1e-6);
@@ -103,7 +112,7 @@ export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Pro
             </div>
             <div class="wf-track">
               <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%` }} />
-              <span class="wf-dur" style={left + width > 85 ? { right: `${100 - left}%` } : { left: `${left + width}%` }}>
+              <span class={`wf-dur ${durInside(left, width) ? "inside" : ""}`} style={durStyle(left, width)}>
                 {fmtDurationMs(s.durationMs)}
               </span>
             </div>

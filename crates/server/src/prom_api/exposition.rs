@@ -240,6 +240,20 @@ g 1.5 1700000000250
         assert!(openmetrics_to_prometheus_text("novalue\n").is_err());
     }
 
+    proptest::proptest! {
+        /// Label values with quotes, braces, `#` and backslashes pass through unchanged, and
+        /// an exemplar after them is dropped.
+        #[test]
+        fn label_values_survive(value in "[a-z{}# \\\\\"]{0,12}", n in 0u32..1000) {
+            let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+            let sample = format!("g{{v=\"{escaped}\"}} {n}");
+            let om = format!("# TYPE g gauge\n{sample} # {{trace_id=\"x\"}} 1\n# EOF\n");
+            let text = openmetrics_to_prometheus_text(&om)
+                .map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+            proptest::prop_assert_eq!(text, format!("# TYPE g gauge\n{sample}\n"));
+        }
+    }
+
     #[test]
     fn negotiation_follows_accept() {
         let om = "# TYPE c counter\nc_total 1\n# EOF\n".to_string();

@@ -1,13 +1,15 @@
 //! `/api/v1/query` and `/api/v1/query_range`: parameters checked as Prometheus checks them,
 //! evaluation on the blocking pool under a timeout.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::HeaderMap;
-use sextant_promql::QueryResult;
+use sextant_promql::{QueryResult, SeriesSource};
 
+use super::deadline::Deadline;
 use super::error::PromError;
 use super::params::{Params, parse_duration};
 use super::{PromState, json, now_ms};
@@ -91,27 +93,36 @@ fn timeout(st: &PromState, p: &Params) -> Result<Duration, PromError> {
     Ok(asked.min(max))
 }
 
-/// Evaluates on the blocking pool; parse errors become `invalid parameter "query"`.
+/// Evaluates on the blocking pool under a concurrency permit; parse errors become
+/// `invalid parameter "query"`. Waiting for a permit counts against the timeout, and the
+/// permit is held until the evaluation really ends, so abandoned queries still count.
 async fn run(
     st: &PromState,
     tenant: &str,
     timeout: Duration,
-    eval: impl FnOnce(
-        &PromState,
-        &dyn sextant_promql::SeriesSource,
-    ) -> sextant_promql::Result<QueryResult>
+    eval: impl FnOnce(&PromState, &dyn SeriesSource) -> sextant_promql::Result<QueryResult>
     + Send
     + 'static,
 ) -> Result<QueryResult, PromError> {
+    let until = Instant::now() + timeout;
     let st = st.clone();
     let tenant = tenant.to_string();
-    let task = tokio::task::spawn_blocking(move || {
-        let src = (st.source)(&tenant);
-        eval(&st, src.as_ref())
-    });
-    match tokio::time::timeout(timeout, task).await {
+    let work = async move {
+        let permit = Arc::clone(&st.queries)
+            .acquire_owned()
+            .await
+            .map_err(|_| PromError::Internal("query limiter closed".into()))?;
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let src = (st.source)(&tenant);
+            eval(&st, &Deadline::new(src.as_ref(), until))
+        })
+        .await
+        .map_err(|join| PromError::Internal(format!("query task failed: {join}")))
+    };
+    match tokio::time::timeout(timeout, work).await {
         Err(_) => Err(PromError::Timeout(TIMEOUT_MESSAGE.into())),
-        Ok(Err(join)) => Err(PromError::Internal(format!("query task failed: {join}"))),
+        Ok(Err(e)) => Err(e),
         Ok(Ok(Err(sextant_promql::Error::BadData(msg)))) => {
             Err(PromError::invalid_param("query", msg))
         }

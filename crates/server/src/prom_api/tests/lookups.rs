@@ -208,6 +208,9 @@ async fn status_routes_have_prometheus_fields() {
     ] {
         assert!(body["data"][field].is_string(), "buildinfo.{field}: {body}");
     }
+    // Grafana takes a buildinfo with `features` for Mimir and expects a ruler.
+    assert!(body["data"].get("features").is_none());
+    assert_eq!(body["data"]["version"], "3.0.0");
     let (_, body) = get(&app, "/api/v1/status/runtimeinfo").await;
     for field in [
         "startTime",

@@ -139,6 +139,21 @@ async fn grafana_health_check_and_special_values() {
         body["data"],
         serde_json::json!({"resultType":"string","result":[1,"hi"]})
     );
+    // Grafana's "Save & test": an instant `1+1` at 4 s, posted as a form.
+    let (status, body) = post(&app, "/api/v1/query", "query=1%2B1&time=4").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["data"],
+        serde_json::json!({"resultType":"scalar","result":[4,"2"]})
+    );
+    // A range selector at an instant is a matrix; the window (T-60s, T] holds 4 scrapes.
+    let sel = enc("ai_platform_requests_total{status_code=\"500\"}[1m]");
+    let (_, body) = get(&app, &format!("/api/v1/query?query={sel}&time=1800")).await;
+    assert_eq!(body["data"]["resultType"], "matrix");
+    assert_eq!(
+        body["data"]["result"][0]["values"],
+        serde_json::json!([[1755, "117"], [1770, "118"], [1785, "119"], [1800, "120"]])
+    );
     let (_, body) = get(&app, "/api/v1/query?query=no_such_metric&time=1").await;
     assert_eq!(
         body["data"],
@@ -303,5 +318,65 @@ async fn storage_failures_and_timeouts() {
         "answered at the timeout"
     );
     let (status, _) = get(&slow, "/api/v1/query?query=up&time=1&timeout=5s").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Counts reads; each takes `delay`.
+struct Counting {
+    delay: Duration,
+    reads: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SeriesSource for Counting {
+    fn select(&self, _: &[Matcher], _: i64, _: i64) -> sextant_promql::Result<Vec<Series>> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        std::thread::sleep(self.delay);
+        Ok(Vec::new())
+    }
+    fn label_names(&self, _: &[Matcher], _: i64, _: i64) -> sextant_promql::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+    fn label_values(
+        &self,
+        _: &str,
+        _: &[Matcher],
+        _: i64,
+        _: i64,
+    ) -> sextant_promql::Result<Vec<String>> {
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn timed_out_queries_stop_reading_and_hold_their_slot() {
+    let reads = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let src: Arc<dyn SeriesSource> = Arc::new(Counting {
+        delay: Duration::from_millis(300),
+        reads: reads.clone(),
+    });
+    let options = crate::prom_api::PromOptions {
+        max_concurrent_queries: 1,
+        ..Default::default()
+    };
+    let state = PromState::with_options(
+        Arc::new(move |_: &str| src.clone()),
+        Arc::new(sextant_promql::Engine::default()),
+        options,
+    );
+    let app: Router = router(state);
+    let q = enc("a + b + c + d");
+    let resp = get(
+        &app,
+        &format!("/api/v1/query?query={q}&time=1&timeout=100ms"),
+    )
+    .await;
+    assert_error(&resp, 503, "timeout", "query timed out");
+    // The abandoned evaluation still holds the only slot: the next query waits and times out.
+    let resp = get(&app, "/api/v1/query?query=1&time=1&timeout=50ms").await;
+    assert_error(&resp, 503, "timeout", "query timed out");
+    // Once the first read returns, the deadline stops the other three.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(reads.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let (status, _) = get(&app, "/api/v1/query?query=1&time=1&timeout=1s").await;
     assert_eq!(status, StatusCode::OK);
 }

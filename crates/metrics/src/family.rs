@@ -1,0 +1,241 @@
+//! Label-keyed counters and histograms with a cardinality guard, for metrics Sextant derives
+//! itself: beyond the per-metric series limit or a label's value limit, observations go to one
+//! `{otel_metric_overflow="true"}` series (as the OpenTelemetry SDK does) and are counted.
+
+use std::collections::{HashMap, HashSet};
+
+use sextant_promql::{Labels, METRIC_NAME};
+
+use crate::otlp::format_float;
+
+/// Cardinality limits of a derived metric.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Series per metric (per tenant).
+    pub max_series: usize,
+    /// Distinct values per label (per metric and tenant).
+    pub max_label_values: usize,
+}
+
+/// What a family accumulates per series.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape {
+    /// A monotonic counter.
+    Counter,
+    /// A histogram with these upper bounds (ascending, `+Inf` implied).
+    Histogram(&'static [f64]),
+}
+
+#[derive(Debug, Clone)]
+struct State {
+    values: Box<[String]>,
+    /// Counter: `[value]`; histogram: per-bucket counts (bounds + 1), then sum.
+    acc: Vec<f64>,
+}
+
+/// One derived metric: its name, label names, shape and series.
+#[derive(Debug)]
+pub struct Family {
+    name: &'static str,
+    label_names: &'static [&'static str],
+    shape: Shape,
+    series: HashMap<u64, Vec<State>>,
+    count: usize,
+    seen: Vec<HashSet<String>>,
+    overflow: Option<Vec<f64>>,
+    /// Observations routed to the overflow series.
+    pub overflowed: u64,
+    hasher: ahash::RandomState,
+}
+
+impl Family {
+    /// An empty family.
+    pub fn new(name: &'static str, label_names: &'static [&'static str], shape: Shape) -> Self {
+        Family {
+            name,
+            label_names,
+            shape,
+            series: HashMap::new(),
+            count: 0,
+            seen: vec![HashSet::new(); label_names.len()],
+            overflow: None,
+            overflowed: 0,
+            hasher: ahash::RandomState::new(),
+        }
+    }
+
+    /// The metric name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn empty_acc(&self) -> Vec<f64> {
+        match self.shape {
+            Shape::Counter => vec![0.0],
+            Shape::Histogram(b) => vec![0.0; b.len() + 2],
+        }
+    }
+
+    /// Adds `v` (counter increment or histogram observation) to the series of `values` (one per
+    /// label name; empty means absent).
+    pub fn observe(&mut self, values: &[&str], v: f64, limits: Limits) {
+        let hash = self.hasher.hash_one(values);
+        let found = self.series.get_mut(&hash).and_then(|list| {
+            list.iter_mut().find(|s| {
+                s.values
+                    .iter()
+                    .map(String::as_str)
+                    .eq(values.iter().copied())
+            })
+        });
+        let shape = self.shape;
+        if let Some(s) = found {
+            apply(shape, &mut s.acc, v);
+            return;
+        }
+        let label_full = values
+            .iter()
+            .zip(&self.seen)
+            .any(|(val, seen)| !seen.contains(*val) && seen.len() >= limits.max_label_values);
+        if label_full || self.count >= limits.max_series {
+            let mut acc = self.overflow.take().unwrap_or_else(|| self.empty_acc());
+            apply(shape, &mut acc, v);
+            self.overflow = Some(acc);
+            self.overflowed += 1;
+            return;
+        }
+        for (val, seen) in values.iter().zip(&mut self.seen) {
+            if !seen.contains(*val) {
+                seen.insert((*val).to_owned());
+            }
+        }
+        let mut acc = self.empty_acc();
+        apply(shape, &mut acc, v);
+        let state = State {
+            values: values.iter().map(|s| (*s).to_owned()).collect(),
+            acc,
+        };
+        self.series.entry(hash).or_default().push(state);
+        self.count += 1;
+    }
+
+    /// Appends the current cumulative samples at `t` to `out`.
+    pub fn snapshot(&self, t: i64, out: &mut Vec<(Labels, i64, f64)>) {
+        for s in self.series.values().flatten() {
+            let pairs: Vec<(String, String)> = self
+                .label_names
+                .iter()
+                .zip(s.values.iter())
+                .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                .collect();
+            self.emit(pairs, &s.acc, t, out);
+        }
+        if let Some(acc) = &self.overflow {
+            let pairs = vec![("otel_metric_overflow".to_owned(), "true".to_owned())];
+            self.emit(pairs, acc, t, out);
+        }
+    }
+
+    fn emit(
+        &self,
+        base: Vec<(String, String)>,
+        acc: &[f64],
+        t: i64,
+        out: &mut Vec<(Labels, i64, f64)>,
+    ) {
+        let with = |extra: &[(&str, String)]| {
+            let mut p = base.clone();
+            p.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+            Labels::new(p)
+        };
+        match self.shape {
+            Shape::Counter => out.push((with(&[(METRIC_NAME, self.name.to_owned())]), t, acc[0])),
+            Shape::Histogram(bounds) => {
+                let bucket = format!("{}_bucket", self.name);
+                let mut cumulative = 0.0;
+                for (i, b) in bounds.iter().enumerate() {
+                    cumulative += acc[i];
+                    let l = with(&[(METRIC_NAME, bucket.clone()), ("le", format_float(*b))]);
+                    out.push((l, t, cumulative));
+                }
+                let count = cumulative + acc[bounds.len()];
+                let l = with(&[(METRIC_NAME, bucket), ("le", "+Inf".to_owned())]);
+                out.push((l, t, count));
+                let sum = with(&[(METRIC_NAME, format!("{}_sum", self.name))]);
+                out.push((sum, t, acc[bounds.len() + 1]));
+                let cnt = with(&[(METRIC_NAME, format!("{}_count", self.name))]);
+                out.push((cnt, t, count));
+            }
+        }
+    }
+}
+
+fn apply(shape: Shape, acc: &mut [f64], v: f64) {
+    match shape {
+        Shape::Counter => acc[0] += v,
+        Shape::Histogram(bounds) => {
+            let i = bounds.partition_point(|b| *b < v);
+            acc[i] += 1.0;
+            acc[bounds.len() + 1] += v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_series: 3,
+        max_label_values: 2,
+    };
+
+    fn render(f: &Family) -> Vec<String> {
+        let mut out = Vec::new();
+        f.snapshot(5, &mut out);
+        let mut lines: Vec<String> = out.iter().map(|(l, _, v)| format!("{l} {v}")).collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative_and_le_inclusive() {
+        let mut f = Family::new("h", &["a"], Shape::Histogram(&[1.0, 2.0]));
+        for v in [0.5, 1.0, 1.5, 3.0] {
+            f.observe(&["x"], v, LIMITS);
+        }
+        assert_eq!(
+            render(&f),
+            vec![
+                r#"{__name__="h_bucket", a="x", le="+Inf"} 4"#,
+                r#"{__name__="h_bucket", a="x", le="1"} 2"#,
+                r#"{__name__="h_bucket", a="x", le="2"} 3"#,
+                r#"{__name__="h_count", a="x"} 4"#,
+                r#"{__name__="h_sum", a="x"} 6"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_route_to_one_overflow_series() {
+        let mut f = Family::new("c", &["a", "b"], Shape::Counter);
+        f.observe(&["1", "x"], 1.0, LIMITS);
+        f.observe(&["2", "x"], 1.0, LIMITS);
+        // A third value of `a` is over the per-label limit.
+        f.observe(&["3", "x"], 1.0, LIMITS);
+        f.observe(&["1", "y"], 1.0, LIMITS);
+        // A fourth series is over the per-metric limit.
+        f.observe(&["2", "y"], 1.0, LIMITS);
+        f.observe(&["1", "x"], 1.0, LIMITS);
+        assert_eq!(f.overflowed, 2);
+        assert_eq!(
+            render(&f),
+            vec![
+                r#"{__name__="c", a="1", b="x"} 2"#,
+                r#"{__name__="c", a="1", b="y"} 1"#,
+                r#"{__name__="c", a="2", b="x"} 1"#,
+                r#"{__name__="c", otel_metric_overflow="true"} 2"#,
+            ]
+        );
+    }
+}

@@ -1,0 +1,41 @@
+//! Metrics for Sextant: where samples come from and where they are kept.
+//!
+//! ```text
+//!  OTLP metrics ──otlp_to_samples──┐
+//!  remote write ──decode_remote_write──┼──▶ SeriesStore::append ──▶ WAL + head ──▶ blocks
+//!  span batches ──SpanMetrics::snapshot─┘                     │
+//!                                          SeriesStore::source ▼ (promql::SeriesSource)
+//! ```
+
+mod block;
+mod codec;
+mod delta;
+mod error;
+mod family;
+mod gorilla;
+mod head;
+mod naming;
+mod otlp;
+mod remote_write;
+mod source;
+mod spanmetrics;
+mod store;
+mod tenant;
+mod wal;
+
+pub use delta::{DeltaError, DeltaState};
+pub use error::{Error, Result};
+pub use head::Rejection;
+pub use naming::{Kind as NameKind, label_name, metric_name};
+pub use otlp::{Rejections, Sample, exponential_to_classic, format_float, otlp_to_samples};
+pub use remote_write::{
+    Label as RwLabel, MAX_COMPRESSED_BYTES, MAX_DECOMPRESSED_BYTES, RwSample, TimeSeries,
+    WriteRequest, decode_remote_write,
+};
+pub use source::TenantSource;
+pub use spanmetrics::{
+    DURATION_BUCKETS, LATENCY_BUCKETS, SpanMetrics, SpanMetricsConfig, TOKEN_BUCKETS, TTFT_BUCKETS,
+    span_kind_name, status_code_name,
+};
+pub use store::{AppendStats, SeriesStore, SeriesStoreConfig, now_ms};
+pub use tenant::validate_tenant;

@@ -1,0 +1,115 @@
+//! The PromQL view of one tenant: [`TenantSource`] implements `promql::SeriesSource`.
+
+use std::sync::Arc;
+
+use sextant_promql::{Error as QueryError, Labels, Matcher, Series, SeriesSource};
+
+use crate::head::{SeriesSamples, sort_dedup};
+use crate::tenant::Tenant;
+
+/// Reads one tenant's series from its blocks and head.
+#[derive(Clone)]
+pub struct TenantSource {
+    tenant: Option<Arc<Tenant>>,
+}
+
+impl TenantSource {
+    pub(crate) fn new(tenant: Option<Arc<Tenant>>) -> Self {
+        TenantSource { tenant }
+    }
+
+    /// Labels of matching series whose time bounds overlap `[start, end]`.
+    fn matching(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<Labels> {
+        let Some(t) = &self.tenant else {
+            return Vec::new();
+        };
+        let head = t.head.read();
+        head.select(matchers)
+            .into_iter()
+            .map(|id| head.series(id))
+            .filter(|s| s.max_t >= start && s.min_t <= end)
+            .map(|s| s.labels.clone())
+            .collect()
+    }
+}
+
+impl SeriesSource for TenantSource {
+    fn select(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> sextant_promql::Result<Vec<Series>> {
+        let Some(t) = &self.tenant else {
+            return Ok(Vec::new());
+        };
+        // Head samples are copied under the lock; block chunks are read after releasing it.
+        let picked: Vec<SeriesSamples> = {
+            let head = t.head.read();
+            head.select(matchers)
+                .into_iter()
+                .filter_map(|id| {
+                    let s = head.series(id);
+                    if s.max_t < start || s.min_t > end {
+                        return None;
+                    }
+                    let mut samples = Vec::new();
+                    s.head_samples(start, end, &mut samples);
+                    Some((id, s.labels.clone(), samples))
+                })
+                .collect()
+        };
+        let blocks = t.blocks.read().clone();
+        let mut out = Vec::with_capacity(picked.len());
+        for (id, labels, head_samples) in picked {
+            let mut samples = Vec::new();
+            for b in blocks
+                .iter()
+                .filter(|b| b.max_t >= start && b.min_t <= end && b.overlaps(id, start, end))
+            {
+                b.read(id, start, end, &mut samples)
+                    .map_err(|e| QueryError::Storage(e.to_string()))?;
+            }
+            // Head samples come last so they win over block samples at the same timestamp.
+            samples.extend(head_samples);
+            sort_dedup(&mut samples);
+            if !samples.is_empty() {
+                out.push(Series { labels, samples });
+            }
+        }
+        Ok(out)
+    }
+
+    fn label_names(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> sextant_promql::Result<Vec<String>> {
+        let mut names: Vec<String> = self
+            .matching(matchers, start, end)
+            .iter()
+            .flat_map(|l| l.iter().map(|(n, _)| n.to_owned()).collect::<Vec<_>>())
+            .collect();
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+    ) -> sextant_promql::Result<Vec<String>> {
+        let mut values: Vec<String> = self
+            .matching(matchers, start, end)
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_owned))
+            .collect();
+        values.sort();
+        values.dedup();
+        Ok(values)
+    }
+}

@@ -1,0 +1,329 @@
+//! Span metrics with no configuration, computed from the span batches ingest builds (before any
+//! sampling, so totals are exact): Tempo metrics-generator RED metrics, and GenAI metrics named
+//! after the OpenTelemetry GenAI metric conventions. Ids (user, conversation, tool call, trace,
+//! span) are never labels; every family has a cardinality guard ([`crate::family`]).
+
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, UInt64Type};
+use parking_lot::Mutex;
+use sextant_promql::Labels;
+use sextant_store::genai::{GenAiColumns, off};
+use sextant_store::schema::col;
+
+use crate::family::{Family, Limits, Shape};
+
+/// Tempo's default span-metrics latency buckets (seconds).
+pub const LATENCY_BUCKETS: [f64; 14] = [
+    0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192,
+    16.384,
+];
+/// `gen_ai.client.token.usage` advisory buckets.
+pub const TOKEN_BUCKETS: [f64; 14] = [
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
+];
+/// `gen_ai.client.operation.duration` advisory buckets (seconds).
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+/// `gen_ai.server.time_to_first_token` advisory buckets (seconds).
+pub const TTFT_BUCKETS: [f64; 16] = [
+    0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];
+
+const RED_LABELS: &[&str] = &["service", "span_name", "span_kind", "status_code"];
+const GENAI_LABELS: &[&str] = &[
+    "service",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "gen_ai_operation_name",
+    "gen_ai_agent_name",
+    "gen_ai_tool_name",
+];
+const TOKEN_LABELS: &[&str] = &[
+    "service",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "gen_ai_operation_name",
+    "gen_ai_agent_name",
+    "gen_ai_tool_name",
+    "gen_ai_token_type",
+];
+const CALL_LABELS: &[&str] = &[
+    "service",
+    "gen_ai_provider_name",
+    "gen_ai_request_model",
+    "gen_ai_operation_name",
+    "gen_ai_agent_name",
+    "gen_ai_tool_name",
+    "error",
+];
+
+/// Cardinality limits of the span metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct SpanMetricsConfig {
+    /// Series per metric and tenant (default 10,000).
+    pub max_series_per_metric: usize,
+    /// Distinct values per label, metric and tenant (default 1,000).
+    pub max_values_per_label: usize,
+}
+
+impl Default for SpanMetricsConfig {
+    fn default() -> Self {
+        SpanMetricsConfig {
+            max_series_per_metric: 10_000,
+            max_values_per_label: 1_000,
+        }
+    }
+}
+
+/// The families of one tenant.
+struct TenantFamilies {
+    calls: Family,
+    latency: Family,
+    tokens: Family,
+    duration: Family,
+    ttft: Family,
+    cost: Family,
+    genai_calls: Family,
+}
+
+impl TenantFamilies {
+    fn new() -> Self {
+        TenantFamilies {
+            calls: Family::new("traces_spanmetrics_calls_total", RED_LABELS, Shape::Counter),
+            latency: Family::new(
+                "traces_spanmetrics_latency",
+                RED_LABELS,
+                Shape::Histogram(&LATENCY_BUCKETS),
+            ),
+            tokens: Family::new(
+                "gen_ai_client_token_usage",
+                TOKEN_LABELS,
+                Shape::Histogram(&TOKEN_BUCKETS),
+            ),
+            duration: Family::new(
+                "gen_ai_client_operation_duration_seconds",
+                GENAI_LABELS,
+                Shape::Histogram(&DURATION_BUCKETS),
+            ),
+            ttft: Family::new(
+                "gen_ai_server_time_to_first_token_seconds",
+                GENAI_LABELS,
+                Shape::Histogram(&TTFT_BUCKETS),
+            ),
+            cost: Family::new(
+                "sextant_gen_ai_cost_usd_total",
+                GENAI_LABELS,
+                Shape::Counter,
+            ),
+            genai_calls: Family::new("sextant_gen_ai_calls_total", CALL_LABELS, Shape::Counter),
+        }
+    }
+
+    fn all(&self) -> [&Family; 7] {
+        [
+            &self.calls,
+            &self.latency,
+            &self.tokens,
+            &self.duration,
+            &self.ttft,
+            &self.cost,
+            &self.genai_calls,
+        ]
+    }
+}
+
+/// The span-metrics generator: feed it span batches, read cumulative samples.
+pub struct SpanMetrics {
+    limits: Limits,
+    tenants: Mutex<HashMap<String, TenantFamilies>>,
+}
+
+/// `SPAN_KIND_*` name of an OTLP span kind.
+pub fn span_kind_name(kind: i32) -> &'static str {
+    match kind {
+        1 => "SPAN_KIND_INTERNAL",
+        2 => "SPAN_KIND_SERVER",
+        3 => "SPAN_KIND_CLIENT",
+        4 => "SPAN_KIND_PRODUCER",
+        5 => "SPAN_KIND_CONSUMER",
+        _ => "SPAN_KIND_UNSPECIFIED",
+    }
+}
+
+/// `STATUS_CODE_*` name of an OTLP status code.
+pub fn status_code_name(code: i32) -> &'static str {
+    match code {
+        1 => "STATUS_CODE_OK",
+        2 => "STATUS_CODE_ERROR",
+        _ => "STATUS_CODE_UNSET",
+    }
+}
+
+impl Default for SpanMetrics {
+    fn default() -> Self {
+        SpanMetrics::new(SpanMetricsConfig::default())
+    }
+}
+
+impl SpanMetrics {
+    /// A generator with these limits.
+    pub fn new(config: SpanMetricsConfig) -> Self {
+        SpanMetrics {
+            limits: Limits {
+                max_series: config.max_series_per_metric,
+                max_label_values: config.max_values_per_label,
+            },
+            tenants: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Adds the spans of one batch (span format v1 or v2) to `tenant`'s metrics; returns the
+    /// number of spans observed (0 for a batch that is not a span batch).
+    pub fn observe_batch(&self, tenant: &str, batch: &RecordBatch) -> usize {
+        let Some(cols) = SpanCols::of(batch) else {
+            tracing::warn!(
+                columns = batch.num_columns(),
+                "span metrics: not a span batch"
+            );
+            return 0;
+        };
+        let genai = GenAiColumns::of(batch);
+        let mut tenants = self.tenants.lock();
+        let fams = tenants
+            .entry(tenant.to_owned())
+            .or_insert_with(TenantFamilies::new);
+        for row in 0..batch.num_rows() {
+            self.observe_red(fams, &cols, row);
+            if let Some(g) = &genai {
+                self.observe_genai(fams, &cols, g, row);
+            }
+        }
+        batch.num_rows()
+    }
+
+    fn observe_red(&self, f: &mut TenantFamilies, c: &SpanCols<'_>, row: usize) {
+        let values = [
+            c.service.value(row),
+            c.name.value(row),
+            span_kind_name(c.kind.value(row)),
+            status_code_name(c.status.value(row)),
+        ];
+        f.calls.observe(&values, 1.0, self.limits);
+        let secs = c.duration.value(row) as f64 / 1e9;
+        f.latency.observe(&values, secs, self.limits);
+    }
+
+    fn observe_genai(
+        &self,
+        f: &mut TenantFamilies,
+        c: &SpanCols<'_>,
+        g: &GenAiColumns<'_>,
+        row: usize,
+    ) {
+        let llm_call = g.llm_call(row);
+        let op = g.str(off::OPERATION, row);
+        if !llm_call && op.is_none() {
+            return;
+        }
+        let s = |o| g.str(o, row).unwrap_or("");
+        let labels = [
+            c.service.value(row),
+            s(off::PROVIDER),
+            s(off::REQUEST_MODEL),
+            op.unwrap_or(""),
+            s(off::AGENT_NAME),
+            s(off::TOOL_NAME),
+        ];
+        let secs = c.duration.value(row) as f64 / 1e9;
+        f.duration.observe(&labels, secs, self.limits);
+        let error = c.status.value(row) == 2 || g.str(off::ERROR_TYPE, row).is_some();
+        let mut call = labels.to_vec();
+        call.push(if error { "true" } else { "false" });
+        f.genai_calls.observe(&call, 1.0, self.limits);
+        if let Some(ttfc) = g.u64(off::TTFC, row) {
+            f.ttft.observe(&labels, ttfc as f64 / 1e9, self.limits);
+        }
+        if !llm_call {
+            // Agent and workflow spans repeat their children's usage; count model calls only.
+            return;
+        }
+        if let Some(cost) = g.cost_usd(row) {
+            f.cost.observe(&labels, cost, self.limits);
+        }
+        let types = [
+            (off::INPUT_TOKENS, "input"),
+            (off::OUTPUT_TOKENS, "output"),
+            (off::CACHE_READ_TOKENS, "cache_read"),
+            (off::CACHE_WRITE_TOKENS, "cache_write"),
+            (off::REASONING_TOKENS, "reasoning"),
+        ];
+        let mut token_labels = labels.to_vec();
+        token_labels.push("");
+        for (o, name) in types {
+            if let Some(n) = g.u64(o, row) {
+                token_labels[6] = name;
+                f.tokens.observe(&token_labels, n as f64, self.limits);
+            }
+        }
+    }
+
+    /// Cumulative samples of every tenant's span metrics at `now_ms`, plus
+    /// `sextant_spanmetrics_overflow_total{metric}` counting observations sent to overflow.
+    pub fn snapshot(&self, now_ms: i64) -> Vec<(String, Labels, i64, f64)> {
+        let tenants = self.tenants.lock();
+        let mut out = Vec::new();
+        let mut samples = Vec::new();
+        for (tenant, fams) in tenants.iter() {
+            samples.clear();
+            for fam in fams.all() {
+                fam.snapshot(now_ms, &mut samples);
+                if fam.overflowed > 0 {
+                    let l = Labels::from_pairs(&[
+                        ("__name__", "sextant_spanmetrics_overflow_total"),
+                        ("metric", fam.name()),
+                    ]);
+                    samples.push((l, now_ms, fam.overflowed as f64));
+                }
+            }
+            out.extend(samples.drain(..).map(|(l, t, v)| (tenant.clone(), l, t, v)));
+        }
+        out
+    }
+}
+
+/// The base span columns span metrics read.
+struct SpanCols<'b> {
+    name: &'b arrow_array::StringArray,
+    service: &'b arrow_array::StringArray,
+    kind: &'b arrow_array::Int32Array,
+    status: &'b arrow_array::Int32Array,
+    duration: &'b arrow_array::UInt64Array,
+}
+
+impl<'b> SpanCols<'b> {
+    fn of(batch: &'b RecordBatch) -> Option<Self> {
+        if batch.num_columns() < col::GENAI {
+            return None;
+        }
+        Some(SpanCols {
+            name: batch.column(col::NAME).as_string_opt::<i32>()?,
+            service: batch.column(col::SERVICE).as_string_opt::<i32>()?,
+            kind: batch.column(col::KIND).as_primitive_opt::<Int32Type>()?,
+            status: batch
+                .column(col::STATUS_CODE)
+                .as_primitive_opt::<Int32Type>()?,
+            duration: batch
+                .column(col::DURATION)
+                .as_primitive_opt::<UInt64Type>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "spanmetrics_tests.rs"]
+mod tests;
