@@ -92,7 +92,24 @@ pub struct Catalog {
     providers: Vec<Provider>,
     overrides: Vec<CompiledOverride>,
     source: CatalogSource,
+    /// Model resolutions already made: (provider as sent, model) → (provider, model) indices or
+    /// the reason it is unpriced. Matching walks regex rules, and ingest asks for the same few
+    /// models over and over.
+    resolved: ModelCache,
 }
+
+/// A bounded cache of model resolutions (cleared when full, so hostile model names cannot grow it).
+#[derive(Default)]
+struct ModelCache(std::sync::RwLock<rustc_hash::FxHashMap<ModelKey, Result<ModelAt, String>>>);
+
+/// (provider as sent, model as sent), lowercased.
+type ModelKey = (Option<String>, String);
+
+/// Indices of the billing provider, and of the provider whose list holds the model with the
+/// model's index there (a provider such as Azure may bill from another provider's list).
+type ModelAt = (usize, usize, usize);
+
+const MODEL_CACHE_MAX: usize = 4096;
 
 /// A computed price with the entry that produced it.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +137,7 @@ static EMBEDDED: LazyLock<Catalog> = LazyLock::new(|| {
             upstream: "pydantic/genai-prices",
             unsupported_regexes: Vec::new(),
         },
+        resolved: ModelCache::default(),
     })
 });
 
@@ -147,6 +165,7 @@ impl Catalog {
             providers,
             overrides: Vec::new(),
             source,
+            resolved: ModelCache::default(),
         })
     }
 
@@ -167,6 +186,7 @@ impl Catalog {
             providers,
             overrides: compiled,
             source: self.source.clone(),
+            resolved: ModelCache::default(),
         })
     }
 
@@ -211,7 +231,7 @@ impl Catalog {
         if self.providers.is_empty() {
             return Err(NO_CATALOG.to_string());
         }
-        let (p, m) = self.find_model(provider_lc.as_deref(), resolved, &model_lc)?;
+        let (p, m) = self.find_model_cached(provider_lc.as_deref(), resolved, &model_lc)?;
         let prices = m
             .prices_at(at_unix_nano)
             .ok_or_else(|| format!("{}/{} has no prices", p.data.id, m.id))?;
@@ -252,6 +272,50 @@ impl Catalog {
                     .iter()
                     .find(|p| p.provider_match.as_ref().is_some_and(|m| m.is_match(name)))
             })
+    }
+
+    fn find_model_cached<'a>(
+        &'a self,
+        sent: Option<&str>,
+        resolved: Option<&'a Provider>,
+        model: &str,
+    ) -> Result<(&'a Provider, &'a Model), String> {
+        let key = (sent.map(str::to_owned), model.to_owned());
+        let hit = self
+            .resolved
+            .0
+            .read()
+            .ok()
+            .and_then(|c| c.get(&key).cloned());
+        let found = match hit {
+            Some(r) => r,
+            None => {
+                let r = self.find_model(sent, resolved, model).map(|(p, m)| {
+                    let pi = self.providers.iter().position(|x| std::ptr::eq(x, p));
+                    let (li, mi) = self
+                        .providers
+                        .iter()
+                        .enumerate()
+                        .find_map(|(i, x)| {
+                            let mi = x.models.iter().position(|y| std::ptr::eq(y, m))?;
+                            Some((i, mi))
+                        })
+                        .unwrap_or((usize::MAX, usize::MAX));
+                    (pi.unwrap_or(usize::MAX), li, mi)
+                });
+                if let Ok(mut c) = self.resolved.0.write() {
+                    if c.len() >= MODEL_CACHE_MAX {
+                        c.clear();
+                    }
+                    c.insert(key, r.clone());
+                }
+                r
+            }
+        };
+        let (pi, li, mi) = found?;
+        let p = self.providers.get(pi).ok_or("catalog changed")?;
+        let list = self.providers.get(li).ok_or("catalog changed")?;
+        Ok((p, list.models.get(mi).ok_or("catalog changed")?))
     }
 
     fn find_model<'a>(

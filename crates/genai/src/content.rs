@@ -64,7 +64,9 @@ pub static CONTENT_EVENTS: &[&str] = &[
 
 /// True for a content attribute key.
 pub fn is_content_key(key: &str) -> bool {
-    CONTENT_KEYS.contains(&key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
+    static KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+        std::sync::LazyLock::new(|| CONTENT_KEYS.iter().copied().collect());
+    KEYS.contains(key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
 }
 
 /// True for a content event name.
@@ -91,6 +93,9 @@ pub struct ContentPolicy {
     pub capture: bool,
     /// Built-in rules, then the user's.
     pub redact: Vec<RedactRule>,
+    /// All rules that apply outside content, as one regex: a single scan tells whether a
+    /// non-content value needs redacting at all (almost none do).
+    secrets_gate: regex::Regex,
 }
 
 /// What `apply` did.
@@ -114,9 +119,12 @@ impl ContentStats {
 impl ContentPolicy {
     /// Builds a policy; fails on an invalid user regex.
     pub fn new(capture: bool, user: &[UserRedactRule]) -> Result<Self, PolicyError> {
+        let redact = redact::rules(user)?;
+        let secrets_gate = redact::everywhere_gate(&redact)?;
         Ok(ContentPolicy {
             capture,
-            redact: redact::rules(user)?,
+            redact,
+            secrets_gate,
         })
     }
 
@@ -181,6 +189,12 @@ impl ContentPolicy {
 
     fn value(&self, v: &mut AnyValue, content: bool) -> u32 {
         match v.value.as_mut() {
+            Some(Value::StringValue(s))
+                if !content
+                    && (s.len() < redact::MIN_SECRET_LEN || !self.secrets_gate.is_match(s)) =>
+            {
+                0
+            }
             Some(Value::StringValue(s)) => match redact::redact(s, &self.redact, content) {
                 Some((text, n)) => {
                     *s = text;

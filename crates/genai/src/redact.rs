@@ -83,6 +83,29 @@ pub static BUILTIN_RULES: &[(&str, &str, Check, Scope)] = &[
     ),
 ];
 
+/// No rule that applies outside content can match a shorter text (the shortest is a
+/// `secret=` keyword with a 6-character value).
+pub const MIN_SECRET_LEN: usize = 13;
+
+/// One regex matching wherever any rule with `Everywhere` scope matches.
+pub fn everywhere_gate(rules: &[RedactRule]) -> Result<Regex, PolicyError> {
+    let alternation: Vec<String> = rules
+        .iter()
+        .filter(|r| r.scope == Scope::Everywhere)
+        .map(|r| format!("(?:{})", r.regex.as_str()))
+        .collect();
+    let pattern = if alternation.is_empty() {
+        // Matches nothing.
+        r"[^\s\S]".to_string()
+    } else {
+        alternation.join("|")
+    };
+    Regex::new(&pattern).map_err(|e| PolicyError::BadPattern {
+        name: "secrets gate".into(),
+        reason: e.to_string(),
+    })
+}
+
 /// The built-in rules followed by the user's (all user rules have content scope).
 pub fn rules(user: &[UserRedactRule]) -> Result<Vec<RedactRule>, PolicyError> {
     let mut out = Vec::with_capacity(BUILTIN_RULES.len() + user.len());
@@ -220,5 +243,42 @@ mod tests {
         assert!(luhn_ok("5500-0000-0000-0004"));
         assert!(!luhn_ok("4111111111111112"));
         assert!(!luhn_ok("1234"));
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn shortest_secrets_are_at_least_min_len() {
+        let r = rules(&[]).expect("rules");
+        let gate = everywhere_gate(&r).expect("gate");
+        for s in ["secret=abcdef", "passwd:abcdef", "bearer abcdefgh"] {
+            assert!(s.len() >= MIN_SECRET_LEN, "{s}");
+            assert!(gate.is_match(s), "{s}");
+            assert!(redact(s, &r, false).is_some(), "{s}");
+        }
+        assert!(!gate.is_match("secret=abcde"));
+        assert!(!gate.is_match("gpt-4o-mini"));
+    }
+
+    proptest! {
+        /// The gate and the length cut never skip a value a rule would have redacted.
+        #[test]
+        fn gate_never_hides_a_secret(
+            prefix in "[a-z =:]{0,8}",
+            key in "(secret|password|api_key|bearer |sk-|AKIA|xoxb-|hf_|ghp_)",
+            body in "[A-Za-z0-9_=:-]{0,40}",
+        ) {
+            let r = rules(&[]).expect("rules");
+            let gate = everywhere_gate(&r).expect("gate");
+            let text = format!("{prefix}{key}{body}");
+            if redact(&text, &r, false).is_some() {
+                prop_assert!(text.len() >= MIN_SECRET_LEN);
+                prop_assert!(gate.is_match(&text));
+            }
+        }
     }
 }

@@ -7,7 +7,7 @@
 //! to `gen_ai.provider.name`) still gets one answer. `MAPPING.md` renders this table for people; a
 //! test checks that every key below appears there.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::LazyLock;
 
 /// A canonical field a rule writes.
@@ -581,8 +581,9 @@ pub static EVENT_RULES: &[(&str, EventMeaning)] = &[
 ];
 
 /// Key → rules (a key may fill more than one field, e.g. `agent.name`).
-pub static BY_KEY: LazyLock<HashMap<&'static str, Vec<&'static Rule>>> = LazyLock::new(|| {
-    let mut map: HashMap<&'static str, Vec<&'static Rule>> = HashMap::with_capacity(RULES.len());
+pub static BY_KEY: LazyLock<FxHashMap<&'static str, Vec<&'static Rule>>> = LazyLock::new(|| {
+    let mut map: FxHashMap<&'static str, Vec<&'static Rule>> =
+        FxHashMap::with_capacity_and_hasher(RULES.len(), Default::default());
     for rule in RULES {
         map.entry(rule.key).or_default().push(rule);
     }
