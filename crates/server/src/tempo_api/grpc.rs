@@ -33,6 +33,13 @@ pub fn routes(state: AppState) -> tonic::service::Routes {
     tonic::service::Routes::new(StreamingQuerier { state })
 }
 
+impl StreamingQuerier {
+    /// The service over the query state.
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+}
+
 impl NamedService for StreamingQuerier {
     const NAME: &'static str = "tempopb.StreamingQuerier";
 }

@@ -471,3 +471,65 @@ async fn metrics_query_range_and_instant() {
         assert_eq!(status, StatusCode::BAD_REQUEST);
     }
 }
+
+/// Calls a `tempopb.StreamingQuerier` method with one framed message; the messages streamed back.
+async fn grpc_call<Req: Message, Resp: Message + Default>(
+    f: &Fixture,
+    method: &str,
+    msg: &Req,
+) -> Vec<Resp> {
+    use tonic::codegen::Service;
+    let mut frame = vec![0u8];
+    let body = msg.encode_to_vec();
+    frame.extend((body.len() as u32).to_be_bytes());
+    frame.extend(body);
+    let req = Request::post(format!("/tempopb.StreamingQuerier/{method}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Body::from(frame))
+        .expect("request");
+    let state = AppState {
+        store: f.store.clone(),
+        registry: Arc::new(Default::default()),
+        metrics: QueryMetrics::default(),
+        ready: Arc::new(AtomicBool::new(true)),
+    };
+    let mut svc = super::grpc::StreamingQuerier::new(state);
+    let resp = svc.call(req).await.expect("infallible");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(Body::new(resp.into_body()), usize::MAX)
+        .await
+        .expect("body");
+    let mut out = Vec::new();
+    let mut rest = &bytes[..];
+    while rest.len() >= 5 {
+        let len = u32::from_be_bytes([rest[1], rest[2], rest[3], rest[4]]) as usize;
+        out.push(Resp::decode(&rest[5..5 + len]).expect("message"));
+        rest = &rest[5 + len..];
+    }
+    out
+}
+
+#[tokio::test]
+async fn streaming_querier_answers_search_and_tags() {
+    let f = setup(true);
+    let req = pb::SearchRequest {
+        query: r#"{ span.gen_ai.tool.name = "search" }"#.into(),
+        limit: 5,
+        ..Default::default()
+    };
+    let got: Vec<pb::SearchResponse> = grpc_call(&f, "Search", &req).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].traces.len(), 1);
+    assert_eq!(got[0].traces[0].trace_id, id(1));
+    let req = pb::SearchTagValuesRequest {
+        tag_name: "resource.service.name".into(),
+        ..Default::default()
+    };
+    let got: Vec<pb::SearchTagValuesV2Response> = grpc_call(&f, "SearchTagValuesV2", &req).await;
+    let values: Vec<&str> = got[0].tag_values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(values, ["agent-svc", "oi-app", "web"]);
+    let got: Vec<pb::SearchTagsV2Response> =
+        grpc_call(&f, "SearchTagsV2", &pb::SearchTagsRequest::default()).await;
+    assert!(got[0].scopes.iter().any(|s| s.name == "intrinsic"));
+}
