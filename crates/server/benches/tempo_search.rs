@@ -114,7 +114,7 @@ fn trace(t: u64, total: u64) -> ResourceSpans {
                     V::IntValue((mix(h + c + 7) % 500) as i64),
                 ),
             ],
-            (mix(h + c + 3) % 100) == 0,
+            mix(h + c + 3).is_multiple_of(100),
         );
     }
     for k in 0..3u64 {

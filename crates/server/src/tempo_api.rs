@@ -5,6 +5,7 @@ mod fallback;
 pub mod grpc;
 mod json;
 mod legacy;
+mod light;
 pub mod metrics;
 pub mod pushdown;
 pub mod search;

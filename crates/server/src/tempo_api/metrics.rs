@@ -13,12 +13,12 @@ use axum::response::Response;
 use http::HeaderMap;
 use sextant_store::search::{CandidateSearch, ScanStats, span_masks};
 use sextant_store::{Store, rows, schema};
-use sextant_traceql::{MetricsEvaluator, MetricsRequest, Series, default_step};
+use sextant_traceql::{Engine, MetricsEvaluator, MetricsRequest, Series, default_step};
 
 use super::legacy::go_duration;
 use super::search::{compile, key_values};
 use super::tempopb as pb;
-use super::{json, pushdown, respond};
+use super::{json, light, pushdown, respond};
 use crate::error::ApiError;
 use crate::params;
 use crate::state::AppState;
@@ -85,7 +85,10 @@ pub fn run(
     let mut eval = MetricsEvaluator::new(&engine, req).map_err(bad)?;
     let plan = pushdown::plan(engine.query());
     let (stats, traces) = if engine.is_span_local() {
-        (fold_spans(store, tenant, &plan, req, &mut eval)?, 0)
+        (
+            fold_spans(store, tenant, &engine, &plan, req, &mut eval)?,
+            0,
+        )
     } else {
         fold_traces(store, tenant, &plan, req, &mut eval)?
     };
@@ -104,17 +107,27 @@ pub fn run(
 fn fold_spans(
     store: &Store,
     tenant: &str,
+    engine: &Engine,
     plan: &pushdown::Plan,
     req: MetricsRequest,
     eval: &mut MetricsEvaluator<'_>,
 ) -> Result<ScanStats, ApiError> {
-    let all: Vec<usize> = (0..schema::span_schema().fields().len()).collect();
+    let light = light::columns_suffice(engine.query());
+    let mut columns: Vec<usize> = if light {
+        let mut c = light::COLUMNS.to_vec();
+        c.extend(plan.groups.iter().flatten().map(|p| p.column));
+        c
+    } else {
+        (0..schema::span_schema().fields().len()).collect()
+    };
+    columns.sort_unstable();
+    columns.dedup();
     let mut failed: Option<ApiError> = None;
     let stats = store.scan_newest_first(
         tenant,
         req.start_unix_nano,
         req.end_unix_nano,
-        &all,
+        &columns,
         |src| {
             for batch in &src.batches {
                 let masks = span_masks(batch, src.projection, &plan.groups);
@@ -124,12 +137,15 @@ fn fold_spans(
                 if keep.is_empty() {
                     continue;
                 }
-                let step = rows::rows_to_resource_spans(batch, &keep)
-                    .map_err(ApiError::from)
-                    .and_then(|rs| {
-                        eval.observe_trace(&rs)
-                            .map_err(|e| ApiError::BadRequest(format!("query failed: {e}")))
-                    });
+                let rebuilt = if light {
+                    Ok(light::resource_spans(batch, src.projection, &keep))
+                } else {
+                    rows::rows_to_resource_spans(batch, &keep).map_err(ApiError::from)
+                };
+                let step = rebuilt.and_then(|rs| {
+                    eval.observe_trace(&rs)
+                        .map_err(|e| ApiError::BadRequest(format!("query failed: {e}")))
+                });
                 if let Err(e) = step {
                     failed = Some(e);
                     return ControlFlow::Break(());

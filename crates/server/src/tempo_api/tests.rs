@@ -453,6 +453,10 @@ async fn metrics_query_range_and_instant() {
             .sum();
         assert_eq!(total, 3.0);
         assert!(agent["samples"][0]["timestampMs"].as_str().is_some());
+        // A span attribute: spans rebuilt from every column.
+        let q = enc(r#"{ span.http.method = "GET" } | count_over_time()"#);
+        let uri = format!("/api/metrics/query?q={q}&start={start}&end={}", start + 600);
+        assert_eq!(get_json(app, &uri).await["series"][0]["value"], 1.0);
         // Trace-level query path (structural): one tool span under an agent.
         let q = enc(r#"{ name =~ "invoke_agent.*" } >> { } | count_over_time()"#);
         let uri = format!("/api/metrics/query?q={q}&start={start}&end={}", start + 600);
