@@ -18,7 +18,7 @@ use crate::e2e::harness::{Server, shared};
 const EXPECTATIONS: &str = include_str!("../../../genai/tests/corpus_spans.json");
 const PROTOBUF: &str = "Content-Type: application/x-protobuf";
 const MODEL_CALLS: &[&str] = &["chat", "embeddings", "text_completion", "generate_content"];
-/// Keep every payload whatever its age (the corpus was captured long ago).
+/// Keep every payload whatever its age (corpus timestamps may be older than the retention).
 const KEEP_ALL: (&str, &str) = ("SEXTANT_STORAGE_RETENTION_MAX_AGE_HOURS", "0");
 /// Summary fields the server gets wrong today, each pinned by an ignored test below:
 /// openlit's `@openlit.trace` tool span is recognised by its `function.args`, which the default
