@@ -6,6 +6,15 @@
 //!  span batches ──SpanMetrics::snapshot─┘                     │
 //!                                          SeriesStore::source ▼ (promql::SeriesSource)
 //! ```
+//!
+//! Wiring expected from the server: one [`SeriesStore`] (own directory), `maintain(now_ms())`
+//! every minute, one [`DeltaState`] per tenant for OTLP, [`SpanMetrics::observe_batch`] on every
+//! span batch ingest builds and `snapshot` every 15 s appended per tenant, and
+//! [`SeriesStore::source`] handed to the PromQL engine.
+//!
+//! Known limits: a sample at the timestamp of one already flushed to a block is not checked for
+//! duplication (the head's value wins at query time); blocks are not compacted; series metadata
+//! of expired blocks stays in memory until restart.
 
 mod block;
 mod codec;

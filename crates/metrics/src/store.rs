@@ -143,7 +143,7 @@ impl SeriesStore {
             if validate_tenant(&name).is_err() || !entry.path().is_dir() {
                 continue;
             }
-            let t = Tenant::open(&name, &entry.path(), &config, now)?;
+            let t = Tenant::open(&name, &entry.path(), now)?;
             tenants.insert(name, Arc::new(t));
         }
         Ok(SeriesStore {
@@ -167,12 +167,7 @@ impl SeriesStore {
         if let Some(t) = map.get(name) {
             return Ok(t.clone());
         }
-        let t = Arc::new(Tenant::open(
-            name,
-            &self.dir.join(name),
-            &self.config,
-            now_ms(),
-        )?);
+        let t = Arc::new(Tenant::open(name, &self.dir.join(name), now_ms())?);
         map.insert(name.to_owned(), t.clone());
         Ok(t)
     }

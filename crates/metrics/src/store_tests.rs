@@ -165,3 +165,31 @@ fn retention_deletes_old_blocks() {
     assert_eq!(store.maintain(later).expect("maintain"), 1);
     assert!(select_all(&store, "t", "m").is_empty());
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+    /// Whatever mix of in-order, late, duplicate and backfilled samples was accepted, a restart
+    /// (WAL replay, optionally after a flush in the middle) serves exactly the same series.
+    #[test]
+    fn restart_serves_what_was_acknowledged(
+        ops in proptest::collection::vec((0usize..4, -40i64..40, 0u8..4), 1..120),
+        flush_at in 0usize..120,
+    ) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = now_ms() - 3_600_000;
+        let names: Vec<Labels> = (0..4).map(|i| labels("p", &i.to_string())).collect();
+        let before = {
+            let store = open(dir.path());
+            for (k, (s, dt, v)) in ops.iter().enumerate() {
+                if k == flush_at {
+                    store.flush().expect("flush");
+                }
+                let t = base + dt * 30_000;
+                store.append("t", &[(names[*s].clone(), t, f64::from(*v))]).expect("append");
+            }
+            select_all(&store, "t", "p")
+        };
+        let after = select_all(&open(dir.path()), "t", "p");
+        proptest::prop_assert_eq!(before, after);
+    }
+}

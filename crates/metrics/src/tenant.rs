@@ -52,13 +52,15 @@ fn block_seq(path: &Path) -> Option<u64> {
 
 impl Tenant {
     /// Opens the tenant's directory: loads block indexes, then replays the WAL into the head.
-    pub fn open(name: &str, dir: &Path, config: &SeriesStoreConfig, now_ms: i64) -> Result<Tenant> {
+    pub fn open(name: &str, dir: &Path, now_ms: i64) -> Result<Tenant> {
         let blocks_dir = dir.join("blocks");
         fs::create_dir_all(&blocks_dir).map_err(|e| Error::io(&blocks_dir, e))?;
         let mut head = Head::new();
         let blocks = load_blocks(&blocks_dir, &mut head)?;
+        // Every logged sample was accepted once: replay takes them all back, whatever the
+        // window (the series' bounds now include blocks the original decision did not see).
         let rules = AddRules {
-            ooo_window_ms: config.ooo_window_ms,
+            ooo_window_ms: i64::MAX,
         };
         let mut refs: HashMap<u32, u32> = HashMap::new();
         let wal = Wal::open(&dir.join("wal"), |rec| match rec {

@@ -1,4 +1,18 @@
-//! The Tempo HTTP API, as Grafana's Tempo data source calls it.
+//! The Tempo HTTP API, as Grafana's Tempo data source calls it: traces by id here, search,
+//! tags and TraceQL metrics in the submodules, and the `tempopb.StreamingQuerier` gRPC service.
+
+mod fallback;
+pub mod grpc;
+mod json;
+mod legacy;
+mod light;
+pub mod metrics;
+pub mod pushdown;
+pub mod search;
+pub mod tags;
+pub mod tempopb;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 use std::time::Instant;
@@ -23,6 +37,26 @@ pub fn router() -> Router<AppState> {
         .route("/api/status/buildinfo", get(buildinfo))
         .route("/api/traces/{id}", get(trace_v1))
         .route("/api/v2/traces/{id}", get(trace_v2))
+        .route("/api/search", get(search::handler))
+        .route("/api/search/tags", get(tags::tags_v1))
+        .route("/api/v2/search/tags", get(tags::tags_v2))
+        .route("/api/search/tag/{tag}/values", get(tags::values_v1))
+        .route("/api/v2/search/tag/{tag}/values", get(tags::values_v2))
+        .route("/api/metrics/query_range", get(metrics::query_range))
+        .route("/api/metrics/query", get(metrics::query_instant))
+}
+
+/// A response as protobuf when the client accepts it, else as Tempo's JSON.
+fn respond<M: Message>(
+    headers: &HeaderMap,
+    msg: &M,
+    to_json: impl Fn(&M) -> serde_json::Value,
+) -> Response {
+    if wants_protobuf(headers) {
+        let ct = HeaderValue::from_static("application/protobuf");
+        return ([(header::CONTENT_TYPE, ct)], msg.encode_to_vec()).into_response();
+    }
+    axum::Json(to_json(msg)).into_response()
 }
 
 async fn buildinfo() -> Response {

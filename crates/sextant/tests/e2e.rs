@@ -5,6 +5,7 @@ mod e2e {
     pub mod client;
     pub mod corpus;
     pub mod crash;
+    pub mod genai;
     pub mod harness;
     pub mod hostile;
     pub mod python_sdk;
