@@ -273,6 +273,12 @@ impl<'b> GenAiColumns<'b> {
         (!a.is_null(row)).then(|| a.value(row))
     }
 
+    /// The span is a model call with usage that no price matched.
+    pub fn unpriced(&self, row: usize) -> bool {
+        self.str(off::COST_SOURCE, row)
+            .is_some_and(|s| s.starts_with("unpriced:"))
+    }
+
     pub fn llm_call(&self, row: usize) -> bool {
         self.batch
             .column(self.first + off::LLM_CALL)

@@ -69,10 +69,8 @@ pub struct Usage {
 impl Usage {
     fn add(&mut self, c: &GenAiColumns<'_>, row: usize) {
         self.calls += 1;
-        match c.cost_usd(row) {
-            Some(v) => self.cost_usd += v,
-            None => self.unpriced_calls += 1,
-        }
+        self.cost_usd += c.cost_usd(row).unwrap_or(0.0);
+        self.unpriced_calls += u64::from(c.unpriced(row));
         let t = |o| c.u64(o, row).unwrap_or(0);
         self.input_tokens += t(off::INPUT_TOKENS);
         self.output_tokens += t(off::OUTPUT_TOKENS);

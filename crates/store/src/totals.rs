@@ -38,10 +38,10 @@ impl GenAiTotals {
             self.cache_read_tokens += cols.u64(off::CACHE_READ_TOKENS, row).unwrap_or(0);
             self.cache_write_tokens += cols.u64(off::CACHE_WRITE_TOKENS, row).unwrap_or(0);
             self.reasoning_tokens += cols.u64(off::REASONING_TOKENS, row).unwrap_or(0);
-            match cols.cost_usd(row) {
-                Some(c) => self.cost_usd += c,
-                None => self.unpriced_calls += 1,
-            }
+            self.cost_usd += cols.cost_usd(row).unwrap_or(0.0);
+            // A failed call without usage has no cost and is not "unpriced": only calls whose
+            // usage no price matched are.
+            self.unpriced_calls += u32::from(cols.unpriced(row));
             let model = cols
                 .str(off::RESPONSE_MODEL, row)
                 .or_else(|| cols.str(off::REQUEST_MODEL, row));

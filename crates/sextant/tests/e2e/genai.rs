@@ -372,10 +372,8 @@ fn check_listing_filters(server: &Server, chosen: &[Posted<'_>]) {
 }
 
 /// A failed call that reports no usage costs nothing: it is a model call, not an unpriced one
-/// (`sextant_genai::TraceTotals` and the corpus expectations agree). The store counts every call
-/// without a cost as unpriced, so the summary of a failed call says `unpricedCalls: 1`.
+/// (`sextant_genai::TraceTotals` and the corpus expectations agree).
 #[test]
-#[ignore = "server bug: store totals/rollup count failed calls without usage as unpriced"]
 fn failed_calls_without_usage_are_not_unpriced() {
     let data = tempfile::tempdir().expect("tempdir");
     let server = Server::start(data.path(), &[KEEP_ALL]);
@@ -401,7 +399,9 @@ fn failed_calls_without_usage_are_not_unpriced() {
 /// The openlit `@openlit.trace` tool span counts as a tool call although the content policy
 /// drops its `function.args` (normalization must see the span as sent).
 #[test]
-#[ignore = "server bug: ingest applies the content policy before normalizing (pipeline.rs)"]
+#[ignore = "known gap: openlit @openlit.trace tool spans are identified by their function.args \
+            content attribute, which the default policy drops before the WAL (normalizing first \
+            would make WAL replay disagree with live ingest); see crates/genai/MAPPING.md"]
 fn openlit_traced_tool_counts_with_content_dropped() {
     let data = tempfile::tempdir().expect("tempdir");
     let server = Server::start(data.path(), &[KEEP_ALL]);
