@@ -177,6 +177,15 @@ fn bench_query() {
     store.flush().expect("flush");
     let engine = Engine::new(Default::default());
     let src = store.source("q");
+    let t0 = Instant::now();
+    let all =
+        sextant_promql::SeriesSource::select(&src, &[], start - 300_000, end).expect("select");
+    let n: usize = all.iter().map(|s| s.samples.len()).sum();
+    println!(
+        "select: {n} samples of {} series read from the block in {:.1} ms",
+        all.len(),
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
     let q = "sum by (service) (rate(http_requests_total[5m]))";
     for _ in 0..2 {
         let t0 = Instant::now();

@@ -220,6 +220,9 @@ fn main() {
     );
     let mut config = StoreConfig::new(dir.path());
     config.head_max_age = Duration::from_secs(3600);
+    // The fixture is dated in the past: keep retention and compaction from touching it.
+    config.retention.max_age = None;
+    config.compaction.interval = std::time::Duration::from_secs(3600);
     let enricher = Arc::new(sextant_store::NoEnrichment);
     let store = Store::open(config, StoreMetrics::default(), enricher).expect("open");
     let tenant = "single-tenant";

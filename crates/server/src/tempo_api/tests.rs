@@ -184,6 +184,9 @@ fn setup(flush: bool) -> Fixture {
     let enricher = Arc::new(GenAiEnricher::new(catalog));
     let mut config = StoreConfig::new(dir.path());
     config.head_max_age = std::time::Duration::from_secs(3600);
+    // The fixture is dated in the past: keep retention and compaction from touching it.
+    config.retention.max_age = None;
+    config.compaction.interval = std::time::Duration::from_secs(3600);
     let store =
         Arc::new(Store::open(config, StoreMetrics::default(), enricher.clone()).expect("open"));
     let req = fixture();
