@@ -44,7 +44,7 @@ impl Format {
         }
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Format::Protobuf => "protobuf",
             Format::Json => "json",

@@ -29,6 +29,9 @@ pub enum IngestError {
     /// The store refused or failed the write.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The series store refused (`client`: the samples are at fault) or failed the write.
+    #[error("series store: {reason}")]
+    Series { reason: String, client: bool },
 }
 
 impl IngestError {
@@ -42,6 +45,8 @@ impl IngestError {
             Self::Store(StoreError::InvalidTenant(_)) => StatusCode::BAD_REQUEST,
             Self::Store(e) if e.is_retryable() => StatusCode::SERVICE_UNAVAILABLE,
             Self::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Series { client: true, .. } => StatusCode::BAD_REQUEST,
+            Self::Series { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -57,6 +62,8 @@ impl IngestError {
             Self::Store(StoreError::InvalidTenant(_)) => tonic::Code::InvalidArgument,
             Self::Store(e) if e.is_retryable() => tonic::Code::Unavailable,
             Self::Store(_) => tonic::Code::Internal,
+            Self::Series { client: true, .. } => tonic::Code::InvalidArgument,
+            Self::Series { .. } => tonic::Code::Unavailable,
         }
     }
 
@@ -79,6 +86,8 @@ impl IngestError {
             Self::Busy => "busy",
             Self::Store(e) if e.is_retryable() => "overloaded",
             Self::Store(_) => "store_error",
+            Self::Series { client: true, .. } => "rejected_samples",
+            Self::Series { .. } => "series_store_error",
         }
     }
 }

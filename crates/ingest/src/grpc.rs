@@ -96,12 +96,51 @@ impl TraceService for OtlpGrpc {
 impl MetricsService for OtlpGrpc {
     async fn export(
         &self,
-        _: Request<ExportMetricsServiceRequest>,
+        request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        self.ingestor
-            .metrics()
-            .request("grpc", "metrics", "not_implemented");
-        Err(IngestError::NotImplemented("metrics").into())
+        let result = async {
+            let tenant = request
+                .metadata()
+                .get("x-scope-orgid")
+                .map(|v| v.to_str().map(|s| s.trim().to_owned()))
+                .transpose()
+                .map_err(|_| IngestError::BadTenant("X-Scope-OrgID is not valid text".into()))?
+                .unwrap_or_else(|| sextant_store::DEFAULT_TENANT.to_owned());
+            sextant_store::tenant::validate_tenant(&tenant)
+                .map_err(|e| IngestError::BadTenant(e.to_string()))?;
+            let series = self
+                .ingestor
+                .series()
+                .cloned()
+                .ok_or(IngestError::NotImplemented("metrics"))?;
+            let req = request.into_inner();
+            tokio::task::spawn_blocking(move || series.export_otlp(&tenant, &req))
+                .await
+                .map_err(|e| IngestError::Malformed {
+                    format: "otlp",
+                    reason: format!("decoder failed: {e}"),
+                })?
+        }
+        .await;
+        match result {
+            Ok(out) => {
+                self.ingestor.metrics().request("grpc", "metrics", "ok");
+                Ok(Response::new(ExportMetricsServiceResponse {
+                    partial_success: (out.rejected > 0).then_some(
+                        opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsPartialSuccess {
+                            rejected_data_points: out.rejected,
+                            error_message: out.message,
+                        },
+                    ),
+                }))
+            }
+            Err(e) => {
+                self.ingestor
+                    .metrics()
+                    .request("grpc", "metrics", e.reason());
+                Err(e.into())
+            }
+        }
     }
 }
 

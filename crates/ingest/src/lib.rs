@@ -12,6 +12,7 @@ pub mod error;
 pub mod grpc;
 pub mod http;
 pub mod metrics;
+pub mod metrics_ingest;
 pub mod pipeline;
 pub mod validate;
 

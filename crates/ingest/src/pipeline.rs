@@ -60,6 +60,7 @@ pub struct Ingestor {
     store: Arc<Store>,
     enricher: Arc<dyn SpanEnricher>,
     content: Arc<ContentPolicies>,
+    series: Option<Arc<crate::metrics_ingest::MetricsIngest>>,
     limits: IngestLimits,
     metrics: IngestMetrics,
     /// One permit per KiB of decoded data in flight.
@@ -88,10 +89,22 @@ impl Ingestor {
             store,
             enricher,
             content: Arc::new(content),
+            series: None,
             limits,
             metrics,
             inflight: Semaphore::new(permits),
         }
+    }
+
+    /// Stores OTLP metrics and remote-write samples, and derives span metrics from spans.
+    pub fn with_series(mut self, series: Arc<crate::metrics_ingest::MetricsIngest>) -> Self {
+        self.series = Some(series);
+        self
+    }
+
+    /// The metrics path, when the server has a series store.
+    pub fn series(&self) -> Option<&Arc<crate::metrics_ingest::MetricsIngest>> {
+        self.series.as_ref()
     }
 
     pub fn limits(&self) -> &IngestLimits {
@@ -146,15 +159,21 @@ impl Ingestor {
         self.metrics
             .content_redacted
             .inc_by(prepared.content.values_redacted as u64);
-        if prepared.spans > 0
-            && let Err(e) = self
+        if prepared.spans > 0 {
+            let batch = self.series.is_some().then(|| prepared.batch.clone());
+            if let Err(e) = self
                 .store
                 .write(tenant, prepared.wal_body, prepared.batch)
                 .await
-        {
-            let e = IngestError::from(e);
-            self.metrics.rejected(e.reason(), prepared.spans as u64);
-            return Err(e);
+            {
+                let e = IngestError::from(e);
+                self.metrics.rejected(e.reason(), prepared.spans as u64);
+                return Err(e);
+            }
+            // Span metrics count acknowledged spans only, before any sampling.
+            if let (Some(series), Some(batch)) = (&self.series, batch) {
+                series.observe_spans(tenant, &batch);
+            }
         }
         self.metrics.spans_accepted.inc_by(prepared.spans as u64);
         self.metrics

@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http::{HeaderValue, StatusCode, header};
+use http::StatusCode;
 
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ async fn ready(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<AppState>, headers: http::HeaderMap) -> Response {
     let mut body = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut body, &state.registry) {
         return (
@@ -33,6 +33,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
             .into_response();
     }
-    let ct = HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8");
-    ([(header::CONTENT_TYPE, ct)], body).into_response()
+    // Prometheus text format unless the scraper asks for OpenMetrics (promtool-clean).
+    crate::prom_api::metrics_response(&headers, body)
 }

@@ -8,13 +8,54 @@ use anyhow::{Context, Result};
 use axum::serve::ListenerExt;
 use prometheus_client::registry::Registry;
 use sextant_ingest::GenAiEnricher;
+use sextant_ingest::metrics_ingest::MetricsIngest;
 use sextant_ingest::{IngestMetrics, Ingestor};
+use sextant_server::prom_api::PromState;
 use sextant_server::{AppState, QueryMetrics};
 use sextant_store::{SpanEnricher, Store, StoreMetrics};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::config::Config;
+
+/// How often span metrics become samples (a Prometheus scrape interval).
+const SPAN_METRICS_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+async fn open_series_store(
+    config: &Config,
+    data_dir: &std::path::Path,
+) -> Result<Arc<sextant_metrics::SeriesStore>> {
+    let dir = data_dir.join("metrics");
+    let mut cfg = sextant_metrics::SeriesStoreConfig::default();
+    if config.storage.retention.max_age_hours > 0 {
+        cfg.retention_ms = (config.storage.retention.max_age_hours * 3_600_000) as i64;
+    }
+    let d = dir.clone();
+    let store = tokio::task::spawn_blocking(move || sextant_metrics::SeriesStore::open(&d, cfg))
+        .await?
+        .with_context(|| format!("cannot open the series store in {}", dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Appends span metrics every interval and lets the series store flush and expire.
+async fn metrics_housekeeping(m: Arc<MetricsIngest>) {
+    let mut tick = tokio::time::interval(SPAN_METRICS_INTERVAL);
+    let mut rounds = 0u64;
+    loop {
+        tick.tick().await;
+        let m = m.clone();
+        rounds += 1;
+        let maintain = rounds.is_multiple_of(4);
+        let _ = tokio::task::spawn_blocking(move || {
+            let now = sextant_metrics::now_ms();
+            m.flush_span_metrics(now);
+            if maintain && let Err(e) = m.store.maintain(now) {
+                tracing::warn!(error = %e, "series store maintenance failed");
+            }
+        })
+        .await;
+    }
+}
 
 pub async fn run(config: Config) -> Result<()> {
     let mut registry = Registry::default();
@@ -35,13 +76,19 @@ pub async fn run(config: Config) -> Result<()> {
         .await?
         .with_context(|| format!("cannot open the store in {}", data_dir.display()))?;
     let store = Arc::new(store);
-    let ingestor = Arc::new(Ingestor::new(
-        store.clone(),
-        enricher,
-        config.content_policies()?,
-        config.ingest_limits(),
-        ingest_metrics,
-    ));
+    let series = open_series_store(&config, &data_dir).await?;
+    let span_metrics = Arc::new(sextant_metrics::SpanMetrics::new(Default::default()));
+    let metrics_ingest = Arc::new(MetricsIngest::new(series.clone(), span_metrics));
+    let ingestor = Arc::new(
+        Ingestor::new(
+            store.clone(),
+            enricher,
+            config.content_policies()?,
+            config.ingest_limits(),
+            ingest_metrics,
+        )
+        .with_series(metrics_ingest.clone()),
+    );
     let ready = Arc::new(AtomicBool::new(true));
     let state = AppState {
         store: store.clone(),
@@ -55,7 +102,19 @@ pub async fn run(config: Config) -> Result<()> {
         catalog,
         repricer: genai,
     };
-    let api = sextant_server::router(state).merge(sextant_server::pricing_api::router(pricing));
+    let source = series.clone();
+    let prom = PromState::new(Arc::new(move |t: &str| {
+        Arc::new(source.source(t)) as Arc<dyn sextant_promql::SeriesSource>
+    }));
+    let api = sextant_server::tempo_api::grpc::routes(state.clone())
+        .into_axum_router()
+        .merge(sextant_server::router(state))
+        .merge(sextant_server::pricing_api::router(pricing))
+        .merge(sextant_server::prom_api::router(prom))
+        .merge(sextant_ingest::http::remote_write_router(ingestor.clone()))
+        // The web UI answers every path no API claims (tonic's gRPC fallback included).
+        .fallback_service(sextant_ui::router::<()>());
+    let housekeeping = tokio::spawn(metrics_housekeeping(metrics_ingest));
     let otlp = sextant_ingest::otlp_router(ingestor);
     let grpc_l = bind(&config.server.otlp_grpc_listen, "server.otlp_grpc_listen").await?;
     let http_l = bind(&config.server.otlp_http_listen, "server.otlp_http_listen").await?;
@@ -70,6 +129,7 @@ pub async fn run(config: Config) -> Result<()> {
     ];
     shutdown_signal().await;
     tracing::info!("shutting down: draining requests, then flushing");
+    housekeeping.abort();
     ready.store(false, Ordering::SeqCst);
     let _ = stop_tx.send(true);
     for s in servers {
