@@ -9,4 +9,5 @@ mod e2e {
     pub mod harness;
     pub mod hostile;
     pub mod python_sdk;
+    pub mod ui;
 }
