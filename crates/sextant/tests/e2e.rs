@@ -8,6 +8,7 @@ mod e2e {
     pub mod genai;
     pub mod harness;
     pub mod hostile;
+    pub mod metrics;
     pub mod python_sdk;
     pub mod ui;
 }
