@@ -15,19 +15,9 @@ use crate::head::{AddRules, Added, Head, Rejection};
 use crate::store::{AppendStats, SeriesStoreConfig};
 use crate::wal::{Record, RecordBuilder, Wal};
 
-/// Checks a tenant id: 1..=150 characters of `[A-Za-z0-9_.-]`, not only dots (as spans).
+/// Checks a tenant id with the span store's rule, so both stores accept the same tenants.
 pub fn validate_tenant(id: &str) -> Result<()> {
-    let ok = !id.is_empty()
-        && id.len() <= 150
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
-        && !id.bytes().all(|b| b == b'.');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidTenant(id.to_owned()))
-    }
+    sextant_store::tenant::validate_tenant(id).map_err(|_| Error::InvalidTenant(id.to_owned()))
 }
 
 /// The state of one tenant.
