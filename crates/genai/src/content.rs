@@ -180,7 +180,8 @@ impl ContentPolicy {
             st.attributes_dropped += (before - attrs.len()) as u32;
         }
         for kv in attrs.iter_mut() {
-            let content = all_content || is_content_key(&kv.key);
+            // Without capture the content keys are gone already: no second lookup per key.
+            let content = all_content || (self.capture && is_content_key(&kv.key));
             if let Some(v) = kv.value.as_mut() {
                 st.values_redacted += self.value(v, content);
             }

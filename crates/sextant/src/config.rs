@@ -242,8 +242,6 @@ impl Config {
         if s.compaction.min_blocks < 2 {
             bail!("storage.compaction.min_blocks must be at least 2");
         }
-        self.content_policies()?;
-        self.price_catalog()?;
         if self.ingest.max_decompressed_bytes < self.ingest.max_request_bytes {
             tracing::warn!(
                 "ingest.max_decompressed_bytes is below ingest.max_request_bytes: large uncompressed requests will be refused"

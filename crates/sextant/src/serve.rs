@@ -68,7 +68,10 @@ pub async fn run(config: Config) -> Result<()> {
 
     let store_config = config.store_config();
     let data_dir = store_config.data_dir.clone();
+    // Built once, before the store opens, so a bad price override or redaction regex stops the
+    // start with its reason.
     let catalog = Arc::new(config.price_catalog()?);
+    let content = config.content_policies()?;
     let genai = Arc::new(GenAiEnricher::new(catalog.clone()));
     let enricher: Arc<dyn SpanEnricher> = genai.clone();
     let e = enricher.clone();
@@ -83,7 +86,7 @@ pub async fn run(config: Config) -> Result<()> {
         Ingestor::new(
             store.clone(),
             enricher,
-            config.content_policies()?,
+            content,
             config.ingest_limits(),
             ingest_metrics,
         )
