@@ -186,7 +186,7 @@ fn load(dir: &Path, spans: u64) -> u64 {
             batches.push(Arc::new(b.finish().expect("batch")));
             t = stop;
         }
-        let block = sextant_store::block::write_batches(&blocks, &batches).expect("block");
+        let block = sextant_store::block::write_batches(&blocks, &batches, 0).expect("block");
         bytes += block.meta.size_bytes;
     }
     bytes

@@ -51,6 +51,10 @@ pub struct BlockMeta {
     /// Blocks merged into this one, deleted once it is durable.
     #[serde(default)]
     pub sources: Vec<String>,
+    /// The tenant's WAL records in segments below this one are all in this block or an older
+    /// one, so replay skips them even if the crash came before `wal.cut` was written.
+    #[serde(default)]
+    pub wal_cut: u64,
 }
 
 /// An open block.
@@ -121,6 +125,7 @@ impl BlockWriter {
                 size_bytes: 0,
                 level,
                 sources,
+                wal_cut: 0,
             },
             id,
             tmp,
@@ -144,6 +149,11 @@ impl BlockWriter {
         self.meta.spans += batch.num_rows() as u64;
         self.spans.write(batch)?;
         Ok(())
+    }
+
+    /// Records the WAL segment below which the tenant's records are covered (see [`BlockMeta`]).
+    pub fn set_wal_cut(&mut self, cut: u64) {
+        self.meta.wal_cut = cut;
     }
 
     /// Gives up on the block, removing what was written.
@@ -350,7 +360,12 @@ impl Block {
 }
 
 /// Writes in-memory batches (in any order) as one block, sorted by trace id and start time.
-pub fn write_batches(blocks_dir: &Path, batches: &[Arc<RecordBatch>]) -> Result<Block> {
+/// `wal_cut` is the WAL segment below which these batches hold every record (0 if none).
+pub fn write_batches(
+    blocks_dir: &Path,
+    batches: &[Arc<RecordBatch>],
+    wal_cut: u64,
+) -> Result<Block> {
     let mut keys: Vec<(TraceId, u64, usize, usize)> = Vec::new();
     for (b, batch) in batches.iter().enumerate() {
         let ids = batch.column(col::TRACE_ID).as_fixed_size_binary();
@@ -365,6 +380,7 @@ pub fn write_batches(blocks_dir: &Path, batches: &[Arc<RecordBatch>]) -> Result<
     keys.sort_unstable();
     let refs: Vec<&RecordBatch> = batches.iter().map(|b| b.as_ref()).collect();
     let mut writer = BlockWriter::create(blocks_dir, 0, Vec::new())?;
+    writer.set_wal_cut(wal_cut);
     let mut indices = Vec::with_capacity(ROW_GROUP_ROWS);
     for chunk in keys.chunks(ROW_GROUP_ROWS) {
         indices.clear();

@@ -67,6 +67,7 @@ pub fn merge_blocks(blocks_dir: &Path, inputs: &[std::sync::Arc<Block>]) -> Resu
     let level = inputs.iter().map(|b| b.meta.level).max().unwrap_or(0) + 1;
     let sources = inputs.iter().map(|b| b.meta.id.clone()).collect();
     let mut writer = BlockWriter::create(blocks_dir, level, sources)?;
+    writer.set_wal_cut(inputs.iter().map(|b| b.meta.wal_cut).max().unwrap_or(0));
     let mut cursors = Vec::with_capacity(inputs.len());
     for block in inputs {
         cursors.push(Cursor::new(block.scan()?)?);

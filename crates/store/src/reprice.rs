@@ -132,6 +132,7 @@ fn rewrite(tenant: &Tenant, block: &Arc<Block>, since: u64, f: &dyn Repricer) ->
         block.meta.level,
         vec![block.meta.id.clone()],
     )?;
+    writer.set_wal_cut(block.meta.wal_cut);
     for batch in block.scan()? {
         if let Err(e) = repriced(&batch?, since, f).and_then(|b| writer.write_sorted(&b)) {
             writer.abort()?;

@@ -300,7 +300,7 @@ fn flush_one(
     frozen: &Arc<crate::tenant::FrozenHead>,
     cut: u64,
 ) -> Result<()> {
-    let block = crate::block::write_batches(&tenant.blocks_dir(), &frozen.batches)?;
+    let block = crate::block::write_batches(&tenant.blocks_dir(), &frozen.batches, cut)?;
     tenant.set_wal_cut(cut)?;
     {
         let mut v = tenant.view.write();

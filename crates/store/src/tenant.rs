@@ -4,6 +4,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow_array::RecordBatch;
 use parking_lot::RwLock;
@@ -60,6 +61,8 @@ pub struct Tenant {
     /// Held by whatever replaces or deletes blocks (compaction, retention, repricing), so two
     /// of them never rewrite the same block.
     pub(crate) rewrite: parking_lot::Mutex<()>,
+    /// The WAL segment below which every record of this tenant is in a block.
+    cut: AtomicU64,
 }
 
 impl Tenant {
@@ -69,6 +72,7 @@ impl Tenant {
             dir: tenants_dir.join(name),
             view: RwLock::new(View::default()),
             rewrite: parking_lot::Mutex::new(()),
+            cut: AtomicU64::new(0),
         }
     }
 
@@ -106,6 +110,10 @@ impl Tenant {
 
     /// The WAL segment below which every record of this tenant is in a block.
     pub(crate) fn wal_cut(&self) -> u64 {
+        self.cut.load(Ordering::Acquire)
+    }
+
+    fn wal_cut_file(&self) -> u64 {
         fs::read_to_string(self.dir.join("wal.cut"))
             .ok()
             .and_then(|s| s.trim().parse().ok())
@@ -119,7 +127,9 @@ impl Tenant {
             .and_then(|()| fs::File::open(&tmp)?.sync_all())
             .and_then(|()| fs::rename(&tmp, &path))
             .map_err(StoreError::io(&path))?;
-        crate::wal::sync_dir(&self.dir)
+        crate::wal::sync_dir(&self.dir)?;
+        self.cut.fetch_max(cut, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Moves a damaged block directory out of `blocks/` into `quarantine/`.
@@ -166,6 +176,9 @@ impl Tenant {
         }
         blocks.retain(|b| !replaced.contains(&b.meta.id));
         blocks.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+        let cut = blocks.iter().map(|b| b.meta.wal_cut).max().unwrap_or(0);
+        self.cut
+            .store(cut.max(self.wal_cut_file()), Ordering::Release);
         self.view.write().blocks = blocks;
         Ok(())
     }

@@ -110,6 +110,42 @@ fn flushed_blocks_answer_and_wal_is_not_replayed_twice() {
     );
 }
 
+/// Copies the files of `from` into `to` (one level, as the WAL directory is).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), to.join(e.file_name())).expect("copy");
+    }
+}
+
+#[test]
+fn crash_between_block_and_wal_cut_does_not_replay_flushed_spans() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let saved = tempfile::tempdir().expect("tempdir");
+    {
+        let store = Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(NoEnrichment),
+        )
+        .expect("open");
+        write(&store, "a", &sample_request(10, 4, 3));
+        copy_dir(&dir.path().join("wal"), saved.path());
+        store.flush().expect("flush");
+    }
+    // As if killed after the block was in place but before `wal.cut` and the WAL deletion.
+    std::fs::remove_file(dir.path().join("tenants/a/wal.cut")).expect("rm wal.cut");
+    copy_dir(saved.path(), &dir.path().join("wal"));
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
+    assert_eq!(span_count(&store, "a", 3, 5), 4);
+}
+
 #[test]
 fn compaction_keeps_every_span() {
     let dir = tempfile::tempdir().expect("tempdir");
