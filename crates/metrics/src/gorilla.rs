@@ -46,24 +46,37 @@ struct BitReader<'a> {
     overrun: bool,
 }
 
-impl<'a> BitReader<'a> {
-    fn read(&mut self, mut n: u32) -> u64 {
-        let mut out = 0u64;
-        while n > 0 {
-            let byte = self.pos / 8;
-            let Some(&b) = self.buf.get(byte) else {
-                self.overrun = true;
-                return out.checked_shl(n).unwrap_or(0);
-            };
-            let used = (self.pos % 8) as u32;
-            let avail = 8 - used;
-            let take = avail.min(n);
-            let bits = (u64::from(b) >> (avail - take)) & ((1u64 << take) - 1);
-            out = (out << take) | bits;
-            self.pos += take as usize;
-            n -= take;
+impl BitReader<'_> {
+    /// Reads `n <= 64` bits. Whole words are loaded at once (a bit-by-bit loop made decoding
+    /// the largest cost of a long range query).
+    fn read(&mut self, n: u32) -> u64 {
+        if n > 56 {
+            let hi = self.read(n - 32);
+            return (hi << 32) | self.read(32);
         }
-        out
+        if n == 0 {
+            return 0;
+        }
+        let end = self.pos + n as usize;
+        if end > self.buf.len() * 8 {
+            self.overrun = true;
+            self.pos = end;
+            return 0;
+        }
+        let byte = self.pos / 8;
+        let word = match self.buf.get(byte..byte + 8) {
+            Some(b) => u64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
+            None => {
+                let mut b = [0u8; 8];
+                let tail = &self.buf[byte..];
+                b[..tail.len()].copy_from_slice(tail);
+                u64::from_be_bytes(b)
+            }
+        };
+        // At most 7 bits are skipped and n <= 56, so the bits sit inside the loaded word.
+        let v = (word << (self.pos % 8)) >> (64 - n);
+        self.pos = end;
+        v
     }
 
     fn bit(&mut self) -> bool {

@@ -71,7 +71,11 @@ impl SeriesSource for TenantSource {
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
             }
             // Head samples come last so they win over block samples at the same timestamp.
-            samples.extend(head_samples);
+            if samples.is_empty() {
+                samples = head_samples;
+            } else {
+                samples.extend(head_samples);
+            }
             sort_dedup(&mut samples);
             if !samples.is_empty() {
                 out.push(Series { labels, samples });

@@ -8,7 +8,7 @@ use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, Expr, LabelModifier};
 
 use crate::error::{Error, Result};
-use crate::eval::{Ev, Matrix, VSample, Val, Vector};
+use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector};
 use crate::labels::{Labels, METRIC_NAME};
 
 /// Evaluates an aggregation over all steps.
@@ -32,19 +32,24 @@ pub(crate) fn eval_aggregate(ev: &Ev, a: &AggregateExpr) -> Result<Matrix> {
     };
     check_params(ev, op, &params)?;
     let (group_of, group_labels) = groups(&input, &a.modifier);
-    let mut step_idx = 0usize;
-    ev.range_eval(&[&input], |_, v| {
-        let param = params.get(step_idx).copied().unwrap_or(f64::NAN);
-        step_idx += 1;
-        let vec = &v[0];
-        match op {
-            T_TOPK | T_BOTTOMK | T_LIMITK => {
-                Ok(top_k(op, vec, &group_of, group_labels.len(), param))
-            }
-            T_LIMIT_RATIO => Err(Error::exec("limit_ratio is not supported")),
-            _ => Ok(simple(op, vec, &group_of, &group_labels, param)),
-        }
-    })
+    if matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK) {
+        let mut step_idx = 0usize;
+        return ev.range_eval(&[&input], |_, v| {
+            let param = params.get(step_idx).copied().unwrap_or(f64::NAN);
+            step_idx += 1;
+            Ok(top_k(op, &v[0], &group_of, group_labels.len(), param))
+        });
+    }
+    if op == T_LIMIT_RATIO {
+        return Err(Error::exec("limit_ratio is not supported"));
+    }
+    let cols = Columns {
+        op,
+        group_of: &group_of,
+        labels: &group_labels,
+        params: &params,
+    };
+    cols.eval(ev, &input)
 }
 
 /// Evaluates a scalar parameter to one value per step.
@@ -132,6 +137,84 @@ struct Group {
     values: Vec<f64>,
 }
 
+impl Group {
+    /// Forgets the group's inputs, keeping the `values` allocation.
+    fn reset(&mut self) {
+        self.seen = false;
+        self.values.clear();
+    }
+
+    /// Adds one input sample, in input-series order (the order fixes the float rounding).
+    fn add(&mut self, op: TokenId, f: f64, drop_name: bool) {
+        if !self.seen {
+            self.seen = true;
+            (self.value, self.kahan, self.mean, self.count) = (f, 0.0, f, 1.0);
+            self.incremental = false;
+            self.drop_name = drop_name;
+            match op {
+                T_STDDEV | T_STDVAR => {
+                    self.value = if f.is_nan() || f.is_infinite() {
+                        f64::NAN
+                    } else {
+                        0.0
+                    }
+                }
+                T_QUANTILE => self.values.push(f),
+                T_GROUP => self.value = 1.0,
+                _ => {}
+            }
+            return;
+        }
+        self.drop_name |= drop_name;
+        match op {
+            T_SUM => (self.value, self.kahan) = kahan_inc(f, self.value, self.kahan),
+            T_AVG => self.add_avg(f),
+            T_MAX if self.value < f || self.value.is_nan() => self.value = f,
+            T_MIN if self.value > f || self.value.is_nan() => self.value = f,
+            T_COUNT => self.count += 1.0,
+            T_STDDEV | T_STDVAR => {
+                self.count += 1.0;
+                let delta = f - self.mean;
+                self.mean += delta / self.count;
+                self.value += delta * (f - self.mean);
+            }
+            T_QUANTILE => self.values.push(f),
+            _ => {}
+        }
+    }
+
+    /// Prometheus's `avg`: a compensated sum, switching to an incremental mean on overflow.
+    fn add_avg(&mut self, f: f64) {
+        self.count += 1.0;
+        if !self.incremental {
+            let (nv, nc) = kahan_inc(f, self.value, self.kahan);
+            if !nv.is_infinite() {
+                (self.value, self.kahan) = (nv, nc);
+                return;
+            }
+            self.incremental = true;
+            self.mean = self.value / (self.count - 1.0);
+            self.kahan /= self.count - 1.0;
+        }
+        let q = (self.count - 1.0) / self.count;
+        (self.mean, self.kahan) = kahan_inc(f / self.count, q * self.mean, q * self.kahan);
+    }
+
+    /// The group's result; `q` is the `quantile` parameter.
+    fn finish(&mut self, op: TokenId, q: f64) -> f64 {
+        match op {
+            T_AVG if self.incremental => self.mean + self.kahan,
+            T_AVG => self.value / self.count + self.kahan / self.count,
+            T_COUNT => self.count,
+            T_STDVAR => self.value / self.count,
+            T_STDDEV => (self.value / self.count).sqrt(),
+            T_QUANTILE => quantile(q, &mut self.values),
+            T_SUM => self.value + self.kahan,
+            _ => self.value,
+        }
+    }
+}
+
 /// Neumaier-compensated addition, as Prometheus's `kahansum.Inc`.
 pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     let t = sum + inc;
@@ -144,88 +227,94 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     }
 }
 
-fn simple(op: TokenId, vec: &Vector, group_of: &[usize], labels: &[Labels], q: f64) -> Vector {
-    let mut groups = vec![Group::default(); labels.len()];
-    for s in vec {
-        let g = &mut groups[group_of[s.idx]];
-        let f = s.f;
-        if !g.seen {
-            *g = Group {
-                seen: true,
-                value: f,
-                mean: f,
-                count: 1.0,
-                drop_name: s.drop_name,
-                ..Group::default()
-            };
-            match op {
-                T_STDDEV | T_STDVAR => {
-                    g.value = if f.is_nan() || f.is_infinite() {
-                        f64::NAN
-                    } else {
-                        0.0
+/// Group states held at once by [`Columns::eval`] (groups × steps of one block).
+const STATE_BUDGET: usize = 1 << 16;
+
+/// An aggregation with one state per group (everything but `topk`/`bottomk`/`limitk`/
+/// `count_values`), evaluated series by series over blocks of steps: each input series'
+/// points are read in one forward pass and folded into `state[group][step]`, instead of
+/// building an instant vector (labels included) per step. Samples of a group still arrive
+/// in input-series order at each step, so results are bit-identical to a step-wise walk.
+struct Columns<'a> {
+    op: TokenId,
+    group_of: &'a [usize],
+    labels: &'a [Labels],
+    params: &'a [f64],
+}
+
+impl Columns<'_> {
+    fn eval(&self, ev: &Ev, input: &Matrix) -> Result<Matrix> {
+        let steps = ev.steps;
+        let (n_steps, interval) = (steps.count(), steps.interval.max(1));
+        let n_groups = self.labels.len();
+        let block = (STATE_BUDGET / n_groups.max(1)).clamp(1, n_steps.max(1));
+        let mut state = vec![Group::default(); n_groups * block];
+        let mut cursors = vec![0usize; input.len()];
+        let mut outs = vec![GroupOut::default(); n_groups];
+        for b0 in (0..n_steps).step_by(block) {
+            let b1 = (b0 + block).min(n_steps);
+            state.iter_mut().for_each(Group::reset);
+            let last_t = steps.start + (b1 as i64 - 1) * interval;
+            for (i, s) in input.iter().enumerate() {
+                let row = &mut state[self.group_of[i] * block..][..block];
+                let c = &mut cursors[i];
+                while let Some(&(t, f)) = s.pts.get(*c).filter(|p| p.0 <= last_t) {
+                    *c += 1;
+                    let off = t - steps.start;
+                    // Points off the step grid (or before it) are not part of any step.
+                    if off >= 0 && off % interval == 0 {
+                        row[(off / interval) as usize - b0].add(self.op, f, s.drop_name);
                     }
                 }
-                T_QUANTILE => g.values.push(f),
-                T_GROUP => g.value = 1.0,
-                _ => {}
             }
-            continue;
-        }
-        g.drop_name |= s.drop_name;
-        match op {
-            T_SUM => (g.value, g.kahan) = kahan_inc(f, g.value, g.kahan),
-            T_AVG => {
-                g.count += 1.0;
-                if !g.incremental {
-                    let (nv, nc) = kahan_inc(f, g.value, g.kahan);
-                    if !nv.is_infinite() {
-                        (g.value, g.kahan) = (nv, nc);
-                        continue;
+            for k in b0..b1 {
+                let q = self.params.get(k).copied().unwrap_or(f64::NAN);
+                let ts = steps.start + k as i64 * interval;
+                for (g, out) in outs.iter_mut().enumerate() {
+                    let st = &mut state[g * block + k - b0];
+                    if st.seen {
+                        if out.pts.is_empty() {
+                            (out.drop_name, out.first_step) = (st.drop_name, k);
+                        }
+                        out.pts.push((ts, st.finish(self.op, q)));
                     }
-                    g.incremental = true;
-                    g.mean = g.value / (g.count - 1.0);
-                    g.kahan /= g.count - 1.0;
                 }
-                let qq = (g.count - 1.0) / g.count;
-                (g.mean, g.kahan) = kahan_inc(f / g.count, qq * g.mean, qq * g.kahan);
             }
-            T_MAX if g.value < f || g.value.is_nan() => g.value = f,
-            T_MIN if g.value > f || g.value.is_nan() => g.value = f,
-            T_COUNT => g.count += 1.0,
-            T_STDDEV | T_STDVAR => {
-                g.count += 1.0;
-                let delta = f - g.mean;
-                g.mean += delta / g.count;
-                g.value += delta * (f - g.mean);
+            if outs.iter().map(|o| o.pts.len()).sum::<usize>() > ev.ctx.max_samples {
+                return Err(Error::TooManySamples(
+                    "query processing would load too many samples into memory in query execution"
+                        .into(),
+                ));
             }
-            T_QUANTILE => g.values.push(f),
-            _ => {}
         }
+        Ok(self.assemble(outs))
     }
-    let mut out = Vec::new();
-    for (i, g) in groups.iter_mut().enumerate() {
-        if !g.seen {
-            continue;
-        }
-        let f = match op {
-            T_AVG if g.incremental => g.mean + g.kahan,
-            T_AVG => g.value / g.count + g.kahan / g.count,
-            T_COUNT => g.count,
-            T_STDVAR => g.value / g.count,
-            T_STDDEV => (g.value / g.count).sqrt(),
-            T_QUANTILE => quantile(q, &mut g.values),
-            T_SUM => g.value + g.kahan,
-            _ => g.value,
-        };
-        out.push(VSample {
-            labels: labels[i].clone(),
-            f,
-            drop_name: g.drop_name,
-            idx: 0,
-        });
+
+    /// Output series in the order a step-wise walk creates them: by first step, then group.
+    fn assemble(&self, outs: Vec<GroupOut>) -> Matrix {
+        let mut outs: Vec<(usize, GroupOut)> = outs
+            .into_iter()
+            .enumerate()
+            .filter(|(_, o)| !o.pts.is_empty())
+            .collect();
+        outs.sort_by_key(|(_, o)| o.first_step);
+        outs.into_iter()
+            .map(|(g, o)| SeriesPts {
+                labels: self.labels[g].clone(),
+                pts: o.pts,
+                drop_name: o.drop_name,
+            })
+            .collect()
     }
-    out
+}
+
+/// One group's output while [`Columns::eval`] runs.
+#[derive(Default, Clone)]
+struct GroupOut {
+    pts: Vec<(i64, f64)>,
+    /// The name-drop flag at the group's first step (a step-wise walk keeps the first one).
+    drop_name: bool,
+    first_step: usize,
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks.

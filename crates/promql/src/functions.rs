@@ -6,7 +6,7 @@ use promql_parser::parser::{Call, Expr, MatrixSelector, VectorSelector};
 use crate::error::{Error, Result};
 use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
 use crate::labels::{Labels, METRIC_NAME};
-use crate::range_funcs::{Window, apply, is_range_function};
+use crate::range_funcs::{RangeFn, Window, apply, is_range_function};
 use crate::source::is_stale;
 
 /// Evaluates a function call over all steps.
@@ -353,6 +353,9 @@ fn matrix_input(ev: &Ev, ms: &MatrixSelector) -> Result<RangeInput> {
 }
 
 fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
+    let Some(func) = RangeFn::from_name(name) else {
+        return Err(Error::BadData(format!("unknown range function {name}")));
+    };
     let pos = args
         .iter()
         .position(|a| a.value_type() == promql_parser::parser::value::ValueType::Matrix)
@@ -364,33 +367,13 @@ fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
             params.push(crate::aggregate::scalar_per_step(ev, a)?);
         }
     }
-    let drop = !matches!(name, "last_over_time" | "first_over_time");
+    let drop = !matches!(func, RangeFn::LastOverTime | RangeFn::FirstOverTime);
     let steps: Vec<i64> = ev.steps.iter().collect();
     let mut out = Vec::new();
     let mut total = 0usize;
-    let mut step_params = vec![0.0; params.len()];
+    let mut scratch = WindowScratch::default();
     for s in &input.series {
-        let mut pts = Vec::new();
-        for (k, (&ts, &r)) in steps.iter().zip(&input.refs).enumerate() {
-            let lo = s.pts.partition_point(|p| p.0 <= r - input.range_ms);
-            let hi = s.pts.partition_point(|p| p.0 <= r);
-            if lo >= hi {
-                continue;
-            }
-            for (j, p) in params.iter().enumerate() {
-                step_params[j] = p[k];
-            }
-            let w = Window {
-                pts: &s.pts[lo..hi],
-                ts,
-                start: r - input.range_ms,
-                end: r,
-                range_ms: input.range_ms,
-            };
-            if let Some(f) = apply(name, &w, &step_params)? {
-                pts.push((ts, f));
-            }
-        }
+        let pts = windows_of(func, s, &steps, &input, &params, &mut scratch)?;
         total += pts.len();
         if total > ev.ctx.max_samples {
             return Err(Error::TooManySamples(
@@ -398,11 +381,10 @@ fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
                     .into(),
             ));
         }
-        let counter_fn = name == "rate" || name == "increase";
         if let Some(n) = s
             .labels
             .metric_name()
-            .filter(|_| counter_fn && !pts.is_empty())
+            .filter(|_| func.is_counter() && !pts.is_empty())
             && !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|x| n.ends_with(x))
@@ -419,10 +401,89 @@ fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
             });
         }
     }
-    if name == "absent_over_time" {
+    if func == RangeFn::AbsentOverTime {
         return Ok(absent_over_time(ev, &out, args[pos]));
     }
     Ok(out)
+}
+
+/// How many windows can hold a sample: those ending at or after the first sample and starting
+/// before the last (window ends ascend; unsorted ends only make this a worse capacity hint).
+fn window_count_bound(samples: &[(i64, f64)], refs: &[i64], range_ms: i64) -> usize {
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return 0;
+    };
+    let a = refs.partition_point(|&r| r < first.0);
+    let b = refs.partition_point(|&r| r - range_ms < last.0);
+    b.saturating_sub(a)
+}
+
+/// Buffers reused from one series to the next.
+#[derive(Default)]
+struct WindowScratch {
+    /// `drops[i]`: how many of the first `i + 1` samples are below their predecessor.
+    drops: Vec<u32>,
+    params: Vec<f64>,
+}
+
+/// Applies `func` to each step's window of one series. Window ends never move backwards
+/// (steps ascend, and `@`/offset shift them all alike), so the window bounds slide forward
+/// with two indices instead of a search per step; a prefix count of counter drops lets
+/// `rate`/`increase` skip the per-window reset scan when the window has none.
+fn windows_of(
+    func: RangeFn,
+    s: &SeriesPts,
+    steps: &[i64],
+    input: &RangeInput,
+    params: &[Vec<f64>],
+    scratch: &mut WindowScratch,
+) -> Result<Vec<(i64, f64)>> {
+    let samples = &s.pts;
+    if func.is_counter() {
+        scratch.drops.clear();
+        let mut n = 0u32;
+        scratch.drops.push(0);
+        for x in samples.windows(2) {
+            n += u32::from(x[1].1 < x[0].1);
+            scratch.drops.push(n);
+        }
+    }
+    scratch.params.resize(params.len(), 0.0);
+    let mut pts = Vec::with_capacity(window_count_bound(samples, &input.refs, input.range_ms));
+    let (mut lo, mut hi, mut prev_r) = (0usize, 0usize, i64::MIN);
+    for (k, (&ts, &r)) in steps.iter().zip(&input.refs).enumerate() {
+        if r < prev_r {
+            (lo, hi) = (0, 0);
+        }
+        prev_r = r;
+        let start = r - input.range_ms;
+        while lo < samples.len() && samples[lo].0 <= start {
+            lo += 1;
+        }
+        hi = hi.max(lo);
+        while hi < samples.len() && samples[hi].0 <= r {
+            hi += 1;
+        }
+        if lo >= hi {
+            continue;
+        }
+        for (j, p) in params.iter().enumerate() {
+            scratch.params[j] = p[k];
+        }
+        let no_resets = func.is_counter() && scratch.drops[hi - 1] == scratch.drops[lo];
+        let w = Window {
+            pts: &samples[lo..hi],
+            ts,
+            start,
+            end: r,
+            range_ms: input.range_ms,
+            no_resets,
+        };
+        if let Some(f) = apply(func, &w, &scratch.params)? {
+            pts.push((ts, f));
+        }
+    }
+    Ok(pts)
 }
 
 fn absent_over_time(ev: &Ev, present: &Matrix, arg: &Expr) -> Matrix {

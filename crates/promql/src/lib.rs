@@ -17,6 +17,8 @@ mod binary;
 mod engine;
 mod error;
 mod eval;
+#[cfg(test)]
+mod fast_path_tests;
 mod format;
 mod functions;
 mod histogram;

@@ -12,101 +12,149 @@ pub(crate) struct Window<'a> {
     pub start: i64,
     pub end: i64,
     pub range_ms: i64,
+    /// The caller knows no value in `pts` drops below its predecessor, so counter functions
+    /// can skip their reset scan (which is what makes a long range query linear in samples).
+    pub no_resets: bool,
+}
+
+/// A function over range vectors, resolved from its name once per call rather than per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RangeFn {
+    Rate,
+    Increase,
+    Delta,
+    Irate,
+    Idelta,
+    Deriv,
+    PredictLinear,
+    Resets,
+    Changes,
+    AvgOverTime,
+    SumOverTime,
+    CountOverTime,
+    MinOverTime,
+    MaxOverTime,
+    LastOverTime,
+    FirstOverTime,
+    PresentOverTime,
+    QuantileOverTime,
+    StddevOverTime,
+    StdvarOverTime,
+    MadOverTime,
+    TsOfMaxOverTime,
+    TsOfMinOverTime,
+    TsOfFirstOverTime,
+    TsOfLastOverTime,
+    DoubleExponentialSmoothing,
+    AbsentOverTime,
+}
+
+impl RangeFn {
+    /// The function called `name`, if it takes a range vector.
+    pub(crate) fn from_name(name: &str) -> Option<RangeFn> {
+        use RangeFn::*;
+        Some(match name {
+            "rate" => Rate,
+            "increase" => Increase,
+            "delta" => Delta,
+            "irate" => Irate,
+            "idelta" => Idelta,
+            "deriv" => Deriv,
+            "predict_linear" => PredictLinear,
+            "resets" => Resets,
+            "changes" => Changes,
+            "avg_over_time" => AvgOverTime,
+            "sum_over_time" => SumOverTime,
+            "count_over_time" => CountOverTime,
+            "min_over_time" => MinOverTime,
+            "max_over_time" => MaxOverTime,
+            "last_over_time" => LastOverTime,
+            "first_over_time" => FirstOverTime,
+            "present_over_time" => PresentOverTime,
+            "quantile_over_time" => QuantileOverTime,
+            "stddev_over_time" => StddevOverTime,
+            "stdvar_over_time" => StdvarOverTime,
+            "mad_over_time" => MadOverTime,
+            "ts_of_max_over_time" => TsOfMaxOverTime,
+            "ts_of_min_over_time" => TsOfMinOverTime,
+            "ts_of_first_over_time" => TsOfFirstOverTime,
+            "ts_of_last_over_time" => TsOfLastOverTime,
+            "double_exponential_smoothing" => DoubleExponentialSmoothing,
+            "absent_over_time" => AbsentOverTime,
+            _ => return None,
+        })
+    }
+
+    /// Whether the function treats its input as a counter (and so scans for resets).
+    pub(crate) fn is_counter(self) -> bool {
+        matches!(self, RangeFn::Rate | RangeFn::Increase)
+    }
 }
 
 /// Whether `name` takes a range vector.
 pub(crate) fn is_range_function(name: &str) -> bool {
-    matches!(
-        name,
-        "rate"
-            | "increase"
-            | "delta"
-            | "irate"
-            | "idelta"
-            | "deriv"
-            | "predict_linear"
-            | "resets"
-            | "changes"
-            | "avg_over_time"
-            | "sum_over_time"
-            | "count_over_time"
-            | "min_over_time"
-            | "max_over_time"
-            | "last_over_time"
-            | "first_over_time"
-            | "present_over_time"
-            | "quantile_over_time"
-            | "stddev_over_time"
-            | "stdvar_over_time"
-            | "mad_over_time"
-            | "ts_of_max_over_time"
-            | "ts_of_min_over_time"
-            | "ts_of_first_over_time"
-            | "ts_of_last_over_time"
-            | "double_exponential_smoothing"
-            | "absent_over_time"
-    )
+    RangeFn::from_name(name).is_some()
 }
 
-/// Applies range function `name`; `params` are its scalar arguments at this step.
-pub(crate) fn apply(name: &str, w: &Window, params: &[f64]) -> Result<Option<f64>> {
+/// Applies range function `f`; `params` are its scalar arguments at this step.
+pub(crate) fn apply(f: RangeFn, w: &Window, params: &[f64]) -> Result<Option<f64>> {
+    use RangeFn::*;
     let pts = w.pts;
     let (Some(first), Some(last)) = (pts.first(), pts.last()) else {
         return Ok(None);
     };
     let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
-    let v = match name {
-        "rate" => return Ok(extrapolated_rate(w, true, true)),
-        "increase" => return Ok(extrapolated_rate(w, true, false)),
-        "delta" => return Ok(extrapolated_rate(w, false, false)),
-        "irate" => return Ok(instant_value(pts, true)),
-        "idelta" => return Ok(instant_value(pts, false)),
-        "deriv" if pts.len() < 2 => return Ok(None),
-        "deriv" => linear_regression(pts, first.0).0,
-        "predict_linear" if pts.len() < 2 => return Ok(None),
-        "predict_linear" => {
+    let v = match f {
+        Rate => return Ok(extrapolated_rate(w, true, true)),
+        Increase => return Ok(extrapolated_rate(w, true, false)),
+        Delta => return Ok(extrapolated_rate(w, false, false)),
+        Irate => return Ok(instant_value(pts, true)),
+        Idelta => return Ok(instant_value(pts, false)),
+        Deriv | PredictLinear if pts.len() < 2 => return Ok(None),
+        Deriv => linear_regression(pts, first.0).0,
+        PredictLinear => {
             let (slope, intercept) = linear_regression(pts, w.ts);
             slope * p(0) + intercept
         }
-        "resets" => pts.windows(2).filter(|x| x[1].1 < x[0].1).count() as f64,
-        "changes" => pts
+        Resets => pts.windows(2).filter(|x| x[1].1 < x[0].1).count() as f64,
+        Changes => pts
             .windows(2)
             .filter(|x| x[1].1 != x[0].1 && !(x[1].1.is_nan() && x[0].1.is_nan()))
             .count() as f64,
-        "avg_over_time" => avg(pts),
-        "sum_over_time" => {
+        AvgOverTime => avg(pts),
+        SumOverTime => {
             let (s, c) = pts
                 .iter()
                 .fold((0.0, 0.0), |(s, c), x| kahan_inc(x.1, s, c));
             s + c
         }
-        "count_over_time" => pts.len() as f64,
-        "min_over_time" => compare(pts, |cur, m| cur < m || m.is_nan()).1,
-        "max_over_time" => compare(pts, |cur, m| cur > m || m.is_nan()).1,
-        "ts_of_min_over_time" => compare(pts, |cur, m| cur <= m || m.is_nan()).0 as f64 / 1000.0,
-        "ts_of_max_over_time" => compare(pts, |cur, m| cur >= m || m.is_nan()).0 as f64 / 1000.0,
-        "last_over_time" => last.1,
-        "first_over_time" => first.1,
-        "ts_of_last_over_time" => last.0 as f64 / 1000.0,
-        "ts_of_first_over_time" => first.0 as f64 / 1000.0,
-        "present_over_time" | "absent_over_time" => 1.0,
-        "quantile_over_time" => quantile(p(0), &mut pts.iter().map(|x| x.1).collect::<Vec<_>>()),
-        "stdvar_over_time" => variance(pts),
-        "stddev_over_time" => variance(pts).sqrt(),
-        "mad_over_time" => {
-            if pts.iter().any(|x| x.1.is_nan()) {
-                f64::NAN
-            } else {
-                let mut vals: Vec<f64> = pts.iter().map(|x| x.1).collect();
-                let median = quantile(0.5, &mut vals);
-                let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
-                quantile(0.5, &mut dev)
-            }
-        }
-        "double_exponential_smoothing" => return double_exp_smoothing(pts, p(0), p(1)),
-        _ => return Err(Error::BadData(format!("unknown range function {name}"))),
+        CountOverTime => pts.len() as f64,
+        MinOverTime => compare(pts, |cur, m| cur < m || m.is_nan()).1,
+        MaxOverTime => compare(pts, |cur, m| cur > m || m.is_nan()).1,
+        TsOfMinOverTime => compare(pts, |cur, m| cur <= m || m.is_nan()).0 as f64 / 1000.0,
+        TsOfMaxOverTime => compare(pts, |cur, m| cur >= m || m.is_nan()).0 as f64 / 1000.0,
+        LastOverTime => last.1,
+        FirstOverTime => first.1,
+        TsOfLastOverTime => last.0 as f64 / 1000.0,
+        TsOfFirstOverTime => first.0 as f64 / 1000.0,
+        PresentOverTime | AbsentOverTime => 1.0,
+        QuantileOverTime => quantile(p(0), &mut pts.iter().map(|x| x.1).collect::<Vec<_>>()),
+        StdvarOverTime => variance(pts),
+        StddevOverTime => variance(pts).sqrt(),
+        MadOverTime => mad(pts),
+        DoubleExponentialSmoothing => return double_exp_smoothing(pts, p(0), p(1)),
     };
     Ok(Some(v))
+}
+
+fn mad(pts: &[(i64, f64)]) -> f64 {
+    if pts.iter().any(|x| x.1.is_nan()) {
+        return f64::NAN;
+    }
+    let mut vals: Vec<f64> = pts.iter().map(|x| x.1).collect();
+    let median = quantile(0.5, &mut vals);
+    let mut dev: Vec<f64> = vals.iter().map(|v| (v - median).abs()).collect();
+    quantile(0.5, &mut dev)
 }
 
 fn compare(pts: &[(i64, f64)], better: impl Fn(f64, f64) -> bool) -> (i64, f64) {
@@ -168,7 +216,7 @@ fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64>
     let n1 = pts.len() - 1;
     let (first_t, last_t) = (pts[0].0, pts[n1].0);
     let mut result = pts[n1].1 - pts[0].1;
-    if is_counter {
+    if is_counter && !w.no_resets {
         for x in pts.windows(2) {
             if x[1].1 < x[0].1 {
                 result += x[0].1;
@@ -295,8 +343,9 @@ mod tests {
             start: 0,
             end: 300_000,
             range_ms: 300_000,
+            no_resets: false,
         };
-        let r = apply("rate", &w, &[])?.expect("two or more samples give a rate");
+        let r = apply(RangeFn::Rate, &w, &[])?.expect("two or more samples give a rate");
         assert!((r - 1.0).abs() < 1e-9, "{r}");
         Ok(())
     }
