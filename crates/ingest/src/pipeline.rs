@@ -65,6 +65,9 @@ pub struct Ingestor {
     metrics: IngestMetrics,
     /// One permit per KiB of decoded data in flight.
     inflight: Semaphore,
+    /// One permit per core: decoding is CPU-bound, so more at once only adds threads, each with
+    /// its own allocator cache (memory) and context switches, without finishing sooner.
+    decoders: Arc<Semaphore>,
 }
 
 /// The result of one prepared export: what goes to the WAL, the batch, and what was dropped.
@@ -93,6 +96,9 @@ impl Ingestor {
             limits,
             metrics,
             inflight: Semaphore::new(permits),
+            decoders: Arc::new(Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )),
         }
     }
 
@@ -137,8 +143,16 @@ impl Ingestor {
         let enricher = self.enricher.clone();
         let content = self.content.clone();
         let tenant_name = tenant.to_owned();
+        let core = self
+            .decoders
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| IngestError::Busy)?;
         let prepared = tokio::task::spawn_blocking(move || {
-            prepare(export, enricher.as_ref(), content.for_tenant(&tenant_name))
+            let prepared = prepare(export, enricher.as_ref(), content.for_tenant(&tenant_name));
+            drop(core);
+            prepared
         })
         .await
         .map_err(|e| IngestError::Malformed {
