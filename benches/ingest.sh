@@ -1,24 +1,52 @@
 #!/usr/bin/env bash
-# Ingest benchmark: the peers' load generator (../shared/bench/otlp_load.py) against a fresh
-# `sextant serve`, then peak RSS, idle CPU, bytes per span on disk after flush, and trace-by-id
-# latency on what was stored. Prints one summary block; figures go to BENCHMARKS.md by hand.
+# Ingest benchmark against a fresh `sextant serve`: load, then peak RSS, idle CPU, bytes per span
+# on disk after flush, and trace-by-id latency on what was stored. Prints one summary block;
+# figures go to BENCHMARKS.md by hand.
 #
-#   benches/ingest.sh [DURATION_S] [extra otlp_load.py flags, e.g. --random-ids --payload-bytes 256]
+#   benches/ingest.sh [DURATION_S] [--random-ids] [--payload-bytes N]
+#   GEN=python benches/ingest.sh ...   # the peers' generator (../shared/bench/otlp_load.py)
+#
+# The default generator (GEN=rust, crates/sextant/benches/load.rs) sends the same bodies as the
+# peers' one (dumped by benches/load_template.py) but needs ~3 % of a core instead of ~50 %, so
+# it measures the server rather than the generator on this 2-core machine.
 set -euo pipefail
 DURATION="${1:-20}"; shift || true
+RANDOM_IDS=""; PAYLOAD=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --random-ids) RANDOM_IDS=1; shift ;;
+    --payload-bytes) PAYLOAD="$2"; shift 2 ;;
+    *) echo "unknown flag $1" >&2; exit 2 ;;
+  esac
+done
+GEN="${GEN:-rust}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="$REPO/../shared"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sextant-target}"
-cargo build --release -q -p sextant
+cargo build --release -q -p sextant --bins --benches
 BIN="$CARGO_TARGET_DIR/release/sextant"
+LOAD="$(ls -t "$CARGO_TARGET_DIR"/release/deps/load-* | grep -v '\.d$' | head -1)"
 WORK="$(mktemp -d)"; trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+PORTS=(SEXTANT_SERVER_HTTP_LISTEN=127.0.0.1:3200 SEXTANT_SERVER_OTLP_HTTP_LISTEN=127.0.0.1:4318)
 
-"$BIN" serve --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 & PID=$!
+env "${PORTS[@]}" "$BIN" serve --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 & PID=$!
 for _ in $(seq 100); do curl -sf localhost:3200/ready >/dev/null && break; sleep 0.1; done
 
-python3 "$SHARED/bench/otlp_load.py" --endpoint http://127.0.0.1:4318/v1/traces --duration "$DURATION" \
-  --concurrency 8 --spans-per-request 80 --procs 2 --json-out "$WORK/load.json" \
-  --trace-ids-out "$WORK/ids.txt" "$@" | tail -1
+if [ "$GEN" = python ]; then
+  flags=(); [ -n "$RANDOM_IDS" ] && flags+=(--random-ids); [ "$PAYLOAD" != 0 ] && flags+=(--payload-bytes "$PAYLOAD")
+  cpu0=$(awk '{print $14+$15}' "/proc/$PID/stat")
+  python3 "$SHARED/bench/otlp_load.py" --endpoint http://127.0.0.1:4318/v1/traces --duration "$DURATION" \
+    --concurrency 8 --spans-per-request 80 --procs 2 --json-out "$WORK/load.json" \
+    --trace-ids-out "$WORK/ids.txt" "${flags[@]}" | tail -1
+  cpu1=$(awk '{print $14+$15}' "/proc/$PID/stat")
+  python3 -c "import json; d=json.load(open('$WORK/load.json')); s=d.get('ok_spans') or d.get('spans') or 0; print('server CPU %.3f ms/span' % (($cpu1-$cpu0)*10/max(s,1)))" 2>/dev/null || true
+else
+  tflags=(); [ "$PAYLOAD" != 0 ] && tflags+=(--payload-bytes "$PAYLOAD")
+  python3 "$REPO/benches/load_template.py" "$WORK/template.json" "${tflags[@]}"
+  lflags=(); [ -n "$RANDOM_IDS" ] && lflags+=(--random-ids)
+  "$LOAD" --template "$WORK/template.json" --addr 127.0.0.1:4318 --seconds "$DURATION" \
+    --concurrency 8 --server-pid "$PID" --ids-out "$WORK/ids.txt" "${lflags[@]}"
+fi
 
 cpu() { awk '{print $14+$15}' "/proc/$PID/stat"; }
 c0=$(cpu); sleep 5; c1=$(cpu)
@@ -34,6 +62,6 @@ spans=$(cat "$WORK"/data/tenants/*/blocks/*/meta.json | python3 -c 'import sys,j
 bytes=$(du -sb "$WORK"/data/tenants | cut -f1)
 echo "on disk after flush: $bytes bytes for $spans spans = $(python3 -c "print(round($bytes/$spans,1))") B/span"
 
-"$BIN" serve --data-dir "$WORK/data" >>"$WORK/serve.log" 2>&1 & PID=$!
+env "${PORTS[@]}" "$BIN" serve --data-dir "$WORK/data" >>"$WORK/serve.log" 2>&1 & PID=$!
 for _ in $(seq 100); do curl -sf localhost:3200/ready >/dev/null && break; sleep 0.1; done
 "$BIN" bench trace-by-id --ids "$WORK/ids.txt" --requests 2000 | sed 's/^/blocks only: /'
