@@ -9,19 +9,27 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use parking_lot::Mutex;
 use prost::Message;
-use sextant_metrics::{DeltaState, SeriesStore, SpanMetrics};
+use sextant_metrics::{DeltaState, LabelCache, SeriesStore, SpanMetrics};
 
 use crate::decode::Format;
 use crate::error::IngestError;
 
 /// Series per tenant whose delta points are being turned into cumulative ones.
 const MAX_DELTA_SERIES: usize = 100_000;
+/// Data points per tenant whose translated labels are kept between exports.
+const MAX_CACHED_POINTS: usize = 200_000;
+
+/// What OTLP translation keeps per tenant between exports.
+struct OtlpTenant {
+    delta: DeltaState,
+    labels: LabelCache,
+}
 
 /// Where metric samples go.
 pub struct MetricsIngest {
     pub store: Arc<SeriesStore>,
     pub spans: Arc<SpanMetrics>,
-    delta: Mutex<HashMap<String, DeltaState>>,
+    otlp: Mutex<HashMap<String, OtlpTenant>>,
 }
 
 /// What a metrics export kept and refused.
@@ -37,7 +45,7 @@ impl MetricsIngest {
         Self {
             store,
             spans,
-            delta: Mutex::new(HashMap::new()),
+            otlp: Mutex::new(HashMap::new()),
         }
     }
 
@@ -48,11 +56,12 @@ impl MetricsIngest {
         req: &ExportMetricsServiceRequest,
     ) -> Result<MetricsOutcome, IngestError> {
         let (samples, rej) = {
-            let mut delta = self.delta.lock();
-            let state = delta
-                .entry(tenant.to_owned())
-                .or_insert_with(|| DeltaState::new(MAX_DELTA_SERIES));
-            sextant_metrics::otlp_to_samples(req, state)
+            let mut otlp = self.otlp.lock();
+            let state = otlp.entry(tenant.to_owned()).or_insert_with(|| OtlpTenant {
+                delta: DeltaState::new(MAX_DELTA_SERIES),
+                labels: LabelCache::new(MAX_CACHED_POINTS),
+            });
+            sextant_metrics::otlp_to_samples_cached(req, &mut state.delta, &mut state.labels)
         };
         let stats = self.append(tenant, &samples)?;
         let refused = (samples.len() as u64).saturating_sub(stats.0);

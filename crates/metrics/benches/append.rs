@@ -12,7 +12,9 @@ use opentelemetry_proto::tonic::metrics::v1::{
     Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, metric::Data, number_data_point,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use sextant_metrics::{DeltaState, SeriesStore, SeriesStoreConfig, now_ms, otlp_to_samples};
+use sextant_metrics::{
+    DeltaState, LabelCache, SeriesStore, SeriesStoreConfig, now_ms, otlp_to_samples_cached,
+};
 use sextant_promql::{Engine, Labels};
 
 fn env(name: &str, default: usize) -> usize {
@@ -137,6 +139,7 @@ fn bench_otlp() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = open(dir.path());
     let mut state = DeltaState::default();
+    let mut cache = LabelCache::default();
     let start = (now_ms() - 3_600_000) as u64;
     let reqs: Vec<_> = (0..100)
         .map(|r| otlp_request(10_000, start + r * 15_000, r as i64))
@@ -144,7 +147,7 @@ fn bench_otlp() {
     let t0 = Instant::now();
     let mut total = 0;
     for req in &reqs {
-        let (samples, _) = otlp_to_samples(req, &mut state);
+        let (samples, _) = otlp_to_samples_cached(req, &mut state, &mut cache);
         total += store.append("otlp", &samples).expect("append").accepted;
     }
     let secs = t0.elapsed().as_secs_f64();

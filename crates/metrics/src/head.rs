@@ -363,7 +363,8 @@ impl Head {
         // Each id-map entry: the label set handle, the id and a control byte.
         total += self.ids.capacity() * (std::mem::size_of::<(Labels, u32)>() + 1);
         for s in &self.series {
-            // The label set: refcount header plus pairs and their string bytes.
+            // The label set: refcount header plus pairs and their string bytes (its handle,
+            // with the cached hash, is counted in the entry and id-map sizes).
             total += 16
                 + s.labels
                     .iter()

@@ -8,7 +8,7 @@
 //! ```
 //!
 //! Wiring expected from the server: one [`SeriesStore`] (own directory), `maintain(now_ms())`
-//! every minute, one [`DeltaState`] per tenant for OTLP, [`SpanMetrics::observe_batch`] on every
+//! every minute, one [`DeltaState`] and [`LabelCache`] per tenant for OTLP, [`SpanMetrics::observe_batch`] on every
 //! span batch ingest builds and `snapshot` every 15 s appended per tenant, and
 //! [`SeriesStore::source`] handed to the PromQL engine.
 //!
@@ -25,6 +25,7 @@ mod gorilla;
 mod head;
 mod naming;
 mod otlp;
+mod otlp_cache;
 mod remote_write;
 mod source;
 mod spanmetrics;
@@ -36,7 +37,11 @@ pub use delta::{DeltaError, DeltaState};
 pub use error::{Error, Result};
 pub use head::Rejection;
 pub use naming::{Kind as NameKind, label_name, metric_name};
-pub use otlp::{Rejections, Sample, exponential_to_classic, format_float, otlp_to_samples};
+pub use otlp::{
+    Rejections, Sample, exponential_to_classic, format_float, otlp_to_samples,
+    otlp_to_samples_cached,
+};
+pub use otlp_cache::LabelCache;
 pub use remote_write::{
     Label as RwLabel, MAX_COMPRESSED_BYTES, MAX_DECOMPRESSED_BYTES, RwSample, TimeSeries,
     WriteRequest, decode_remote_write,

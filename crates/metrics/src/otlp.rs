@@ -14,8 +14,11 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use sextant_promql::{Labels, METRIC_NAME, stale_nan};
 
+use std::sync::Arc;
+
 use crate::delta::{DeltaError, DeltaState};
 use crate::naming::{Kind, label_name, metric_name};
+use crate::otlp_cache::{Common, LabelCache};
 
 /// One Prometheus sample: labels (with `__name__`), ms timestamp, value.
 pub type Sample = (Labels, i64, f64);
@@ -175,20 +178,39 @@ pub fn otlp_to_samples(
     req: &ExportMetricsServiceRequest,
     state: &mut DeltaState,
 ) -> (Vec<Sample>, Rejections) {
+    otlp_to_samples_cached(req, state, &mut LabelCache::new(usize::MAX))
+}
+
+/// [`otlp_to_samples`] with the label sets of points kept in `cache` between requests (per
+/// tenant, like `state`), so a series seen before is not translated again.
+pub fn otlp_to_samples_cached(
+    req: &ExportMetricsServiceRequest,
+    state: &mut DeltaState,
+    cache: &mut LabelCache,
+) -> (Vec<Sample>, Rejections) {
+    let points: usize = req
+        .resource_metrics
+        .iter()
+        .flat_map(|rm| &rm.scope_metrics)
+        .flat_map(|sm| &sm.metrics)
+        .map(point_count)
+        .sum();
     let mut t = Translator {
-        out: Vec::new(),
+        out: Vec::with_capacity(points),
         rejections: Rejections::default(),
         state,
+        cache,
     };
     for rm in &req.resource_metrics {
         let res = resource_ctx(rm.resource.as_ref());
         let mut newest: Option<i64> = None;
         for sm in &rm.scope_metrics {
-            let mut common = res.identity.clone();
+            let mut pairs = res.identity.clone();
             if let Some(scope) = &sm.scope {
-                common.push(("otel_scope_name".to_owned(), scope.name.clone()));
-                common.push(("otel_scope_version".to_owned(), scope.version.clone()));
+                pairs.push(("otel_scope_name".to_owned(), scope.name.clone()));
+                pairs.push(("otel_scope_version".to_owned(), scope.version.clone()));
             }
+            let common = t.cache.common(pairs);
             for m in &sm.metrics {
                 let before = t.out.len();
                 t.metric(m, &common);
@@ -207,10 +229,23 @@ pub fn otlp_to_samples(
     (t.out, t.rejections)
 }
 
+/// Samples a metric yields at least (histograms and summaries yield more per point).
+fn point_count(m: &Metric) -> usize {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len() * 3,
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len() * 3,
+        Some(Data::Summary(s)) => s.data_points.len() * 2,
+        None => 0,
+    }
+}
+
 struct Translator<'s> {
     out: Vec<Sample>,
     rejections: Rejections,
     state: &'s mut DeltaState,
+    cache: &'s mut LabelCache,
 }
 
 /// Labels of one data point: attributes, then scope and resource labels (which win).
@@ -230,12 +265,40 @@ fn with(pairs: &[(String, String)], extra: &[(&str, &str)]) -> Labels {
     Labels::new(p)
 }
 
+/// The label sets of a histogram point, in the order they are emitted: one per finite bucket,
+/// `+Inf`, `_sum` (when present), `_count`, then the series key for the delta state.
+fn histogram_labels(
+    name: &str,
+    base: &[(String, String)],
+    bounds: &[f64],
+    buckets: usize,
+    has_sum: bool,
+) -> Vec<Labels> {
+    let bucket_name = format!("{name}_bucket");
+    let mut out: Vec<Labels> = bounds[..buckets]
+        .iter()
+        .map(|b| {
+            with(
+                base,
+                &[(METRIC_NAME, &bucket_name), ("le", &format_float(*b))],
+            )
+        })
+        .collect();
+    out.push(with(base, &[(METRIC_NAME, &bucket_name), ("le", "+Inf")]));
+    if has_sum {
+        out.push(with(base, &[(METRIC_NAME, &format!("{name}_sum"))]));
+    }
+    out.push(with(base, &[(METRIC_NAME, &format!("{name}_count"))]));
+    out.push(with(base, &[(METRIC_NAME, name)]));
+    out
+}
+
 fn time_ms(nanos: u64) -> i64 {
     (nanos / 1_000_000) as i64
 }
 
 impl Translator<'_> {
-    fn metric(&mut self, m: &Metric, common: &[(String, String)]) {
+    fn metric(&mut self, m: &Metric, common: &Arc<Common>) {
         match &m.data {
             None => self.rejections.add(&m.name, "no data"),
             Some(Data::Gauge(g)) => {
@@ -274,21 +337,21 @@ impl Translator<'_> {
             Some(Data::Summary(s)) => {
                 let name = metric_name(&m.name, &m.unit, Kind::Other);
                 for p in &s.data_points {
-                    self.summary(&name, p, common);
+                    self.summary(&name, p, &common.pairs);
                 }
             }
         }
     }
 
-    fn number(
-        &mut self,
-        name: &str,
-        p: &NumberDataPoint,
-        common: &[(String, String)],
-        delta: bool,
-    ) {
+    fn number(&mut self, name: &str, p: &NumberDataPoint, common: &Arc<Common>, delta: bool) {
         let t = time_ms(p.time_unix_nano);
-        let labels = with(&point_labels(&p.attributes, common), &[(METRIC_NAME, name)]);
+        let built = self.cache.get(common, name, &p.attributes, &[], || {
+            vec![with(
+                &point_labels(&p.attributes, &common.pairs),
+                &[(METRIC_NAME, name)],
+            )]
+        });
+        let labels = built[0].clone();
         if p.flags & NO_RECORDED_VALUE != 0 {
             self.out.push((labels, t, stale_nan()));
             return;
@@ -309,13 +372,7 @@ impl Translator<'_> {
         self.out.push((labels, t, v));
     }
 
-    fn histogram(
-        &mut self,
-        name: &str,
-        p: &HistogramDataPoint,
-        common: &[(String, String)],
-        delta: bool,
-    ) {
+    fn histogram(&mut self, name: &str, p: &HistogramDataPoint, common: &Arc<Common>, delta: bool) {
         let t = time_ms(p.time_unix_nano);
         let bounds = &p.explicit_bounds;
         if !p.bucket_counts.is_empty() && p.bucket_counts.len() != bounds.len() + 1 {
@@ -323,38 +380,50 @@ impl Translator<'_> {
                 .rejections
                 .add(name, "bucket counts do not match the bounds");
         }
-        let base = point_labels(&p.attributes, common);
         let stale = p.flags & NO_RECORDED_VALUE != 0;
         // Per-bucket counts, then sum and count: the layout the delta state accumulates.
         let mut values: Vec<f64> = p.bucket_counts.iter().map(|c| *c as f64).collect();
         values.push(p.sum.unwrap_or(0.0));
         values.push(p.count as f64);
+        let buckets = bounds.len().min(values.len() - 2);
+        let has_sum = p.sum.is_some();
+        let mut layout: Vec<u64> = bounds[..buckets].iter().map(|b| b.to_bits()).collect();
+        layout.push(u64::from(has_sum));
+        let labels = self.cache.get(common, name, &p.attributes, &layout, || {
+            histogram_labels(
+                name,
+                &point_labels(&p.attributes, &common.pairs),
+                bounds,
+                buckets,
+                has_sum,
+            )
+        });
         if delta && !stale {
-            let key = with(&base, &[(METRIC_NAME, name)]);
-            match self.state.accumulate(&key, bounds, t, &values) {
+            // The last label set is the series key: the point's labels with `__name__` = name.
+            let key = &labels[labels.len() - 1];
+            match self.state.accumulate(key, bounds, t, &values) {
                 Ok(acc) => values = acc.to_vec(),
                 Err(e) => return self.rejections.add(name, delta_reason(e)),
             }
         }
         let value = |v: f64| if stale { stale_nan() } else { v };
-        let bucket_name = format!("{name}_bucket");
-        let buckets = values.len() - 2;
         let mut cumulative = 0.0;
-        for (i, bound) in bounds.iter().enumerate().take(buckets) {
+        for (i, l) in labels[..buckets].iter().enumerate() {
             cumulative += values[i];
-            let le = format_float(*bound);
-            let l = with(&base, &[(METRIC_NAME, &bucket_name), ("le", &le)]);
-            self.out.push((l, t, value(cumulative)));
+            self.out.push((l.clone(), t, value(cumulative)));
         }
         let count = values[values.len() - 1];
-        let inf = with(&base, &[(METRIC_NAME, &bucket_name), ("le", "+Inf")]);
-        self.out.push((inf, t, value(count)));
-        if p.sum.is_some() {
-            let l = with(&base, &[(METRIC_NAME, &format!("{name}_sum"))]);
-            self.out.push((l, t, value(values[values.len() - 2])));
+        let mut rest = labels[buckets..].iter();
+        let mut emit = |v: f64| {
+            if let Some(l) = rest.next() {
+                self.out.push((l.clone(), t, value(v)));
+            }
+        };
+        emit(count);
+        if has_sum {
+            emit(values[values.len() - 2]);
         }
-        let l = with(&base, &[(METRIC_NAME, &format!("{name}_count"))]);
-        self.out.push((l, t, value(count)));
+        emit(count);
     }
 
     fn summary(&mut self, name: &str, p: &SummaryDataPoint, common: &[(String, String)]) {

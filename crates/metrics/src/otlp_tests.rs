@@ -11,6 +11,7 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use sextant_promql::is_stale;
 
 use super::*;
+use crate::otlp_cache::LabelCache;
 
 const CUMULATIVE: i32 = 2;
 
@@ -107,12 +108,32 @@ fn render(samples: &[Sample]) -> Vec<String> {
     lines
 }
 
+/// Translates `reqs` in order, and checks that a label cache kept across them (one that starts
+/// over after every point, and one that keeps everything) gives exactly the same samples.
 fn run(reqs: &[ExportMetricsServiceRequest]) -> (Vec<String>, Rejections) {
+    let fresh = run_with(reqs, None);
+    for max in [1, 1000] {
+        let cached = run_with(reqs, Some(LabelCache::new(max)));
+        assert_eq!(
+            cached, fresh,
+            "label cache of {max} changes the translation"
+        );
+    }
+    fresh
+}
+
+fn run_with(
+    reqs: &[ExportMetricsServiceRequest],
+    mut cache: Option<LabelCache>,
+) -> (Vec<String>, Rejections) {
     let mut state = DeltaState::default();
     let mut all = Vec::new();
     let mut rej = Rejections::default();
     for r in reqs {
-        let (s, rj) = otlp_to_samples(r, &mut state);
+        let (s, rj) = match cache.as_mut() {
+            Some(c) => otlp_to_samples_cached(r, &mut state, c),
+            None => otlp_to_samples(r, &mut state),
+        };
         all.extend(s);
         rej.rejected_data_points += rj.rejected_data_points;
         rej.message = rej.message.or(rj.message);

@@ -1,7 +1,8 @@
 //! Label sets and label matchers.
 
 use std::fmt;
-use std::sync::Arc;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 
@@ -10,10 +11,58 @@ pub const METRIC_NAME: &str = "__name__";
 
 /// An immutable, sorted set of label name/value pairs (including `__name__`).
 ///
-/// Cloning is a reference-count increment; equality and ordering compare pair by pair, which is
-/// the order Prometheus sorts series in.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct Labels(Arc<[(String, String)]>);
+/// Cloning is a reference-count increment; ordering compares pair by pair, which is the order
+/// Prometheus sorts series in. The hash is computed once when the set is built, so the series
+/// lookups of every appended sample hash one word, and clones of one set compare equal by
+/// pointer without touching the strings.
+#[derive(Clone)]
+pub struct Labels {
+    /// Kept beside the pointer, so hash-table probes compare it without dereferencing.
+    hash: u64,
+    pairs: Arc<[(String, String)]>,
+}
+
+/// Seeded once per process: label values come from clients, so the hash must not be
+/// predictable (a fixed seed would let crafted series collide in every map).
+fn label_hasher() -> &'static std::collections::hash_map::RandomState {
+    static SEED: OnceLock<std::collections::hash_map::RandomState> = OnceLock::new();
+    SEED.get_or_init(std::collections::hash_map::RandomState::new)
+}
+
+impl PartialEq for Labels {
+    #[inline]
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && (Arc::ptr_eq(&self.pairs, &other.pairs) || self.pairs == other.pairs)
+    }
+}
+
+impl Eq for Labels {}
+
+impl Hash for Labels {
+    #[inline]
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.pairs.cmp(&other.pairs)
+    }
+}
+
+impl Default for Labels {
+    fn default() -> Self {
+        Labels::from_sorted(Vec::new())
+    }
+}
 
 impl Labels {
     /// Builds a label set; pairs are sorted by name, empty values are dropped, and for a
@@ -23,7 +72,16 @@ impl Labels {
         pairs.reverse();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.dedup_by(|a, b| a.0 == b.0);
-        Labels(pairs.into())
+        Labels::from_sorted(pairs)
+    }
+
+    /// Wraps pairs that are already sorted by name, distinct and without empty values.
+    fn from_sorted(pairs: Vec<(String, String)>) -> Self {
+        let hash = label_hasher().hash_one(&pairs);
+        Labels {
+            hash,
+            pairs: pairs.into(),
+        }
     }
 
     /// Builds a label set from string pairs.
@@ -38,15 +96,15 @@ impl Labels {
 
     /// The empty label set.
     pub fn empty() -> Self {
-        Labels(Arc::from(Vec::new()))
+        Labels::default()
     }
 
     /// The value of `name`, if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
+        self.pairs
             .binary_search_by(|(n, _)| n.as_str().cmp(name))
             .ok()
-            .map(|i| self.0[i].1.as_str())
+            .map(|i| self.pairs[i].1.as_str())
     }
 
     /// The metric name, if present.
@@ -56,26 +114,31 @@ impl Labels {
 
     /// All pairs in name order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// Number of labels.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.pairs.len()
     }
 
     /// Whether the set has no labels.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
     }
 
     /// A copy with only the labels for which `keep` is true.
     pub fn filter(&self, keep: impl Fn(&str) -> bool) -> Self {
-        let kept: Vec<_> = self.0.iter().filter(|(n, _)| keep(n)).cloned().collect();
-        if kept.len() == self.0.len() {
+        let kept: Vec<_> = self
+            .pairs
+            .iter()
+            .filter(|(n, _)| keep(n))
+            .cloned()
+            .collect();
+        if kept.len() == self.pairs.len() {
             return self.clone();
         }
-        Labels(kept.into())
+        Labels::from_sorted(kept)
     }
 
     /// A copy without `__name__`.
@@ -90,19 +153,24 @@ impl Labels {
 
     /// A copy with `name` set to `value` (removed when `value` is empty).
     pub fn with(&self, name: &str, value: &str) -> Self {
-        let mut pairs: Vec<_> = self.0.iter().filter(|(n, _)| n != name).cloned().collect();
+        let mut pairs: Vec<_> = self
+            .pairs
+            .iter()
+            .filter(|(n, _)| n != name)
+            .cloned()
+            .collect();
         if !value.is_empty() {
             pairs.push((name.to_string(), value.to_string()));
             pairs.sort_by(|a, b| a.0.cmp(&b.0));
         }
-        Labels(pairs.into())
+        Labels::from_sorted(pairs)
     }
 }
 
 impl fmt::Display for Labels {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("{")?;
-        for (i, (n, v)) in self.0.iter().enumerate() {
+        for (i, (n, v)) in self.pairs.iter().enumerate() {
             if i > 0 {
                 f.write_str(", ")?;
             }
