@@ -51,6 +51,15 @@ impl Operation {
     /// The canonical spelling (OTel GenAI names where they exist).
     pub fn as_str(&self) -> &str {
         match self {
+            Operation::Other(s) => s,
+            known => known.static_str(),
+        }
+    }
+
+    /// The canonical spelling of a known operation (`Other` gives `""`; use `as_str` for it).
+    pub fn static_str(&self) -> &'static str {
+        match self {
+            Operation::Other(_) => "",
             Operation::Chat => "chat",
             Operation::TextCompletion => "text_completion",
             Operation::GenerateContent => "generate_content",
@@ -61,7 +70,6 @@ impl Operation {
             Operation::Workflow => "workflow",
             Operation::Retrieval => "retrieval",
             Operation::Rerank => "rerank",
-            Operation::Other(s) => s,
         }
     }
 

@@ -99,8 +99,12 @@ pub struct Catalog {
 }
 
 /// A bounded cache of model resolutions (cleared when full, so hostile model names cannot grow it).
+/// Keyed by the hash of (provider, model) so that a hit, the usual case at ingest, allocates
+/// nothing; each bucket keeps the full keys to tell collisions apart.
 #[derive(Default)]
-struct ModelCache(std::sync::RwLock<rustc_hash::FxHashMap<ModelKey, Result<ModelAt, String>>>);
+struct ModelCache(std::sync::RwLock<rustc_hash::FxHashMap<u64, Vec<(ModelKey, Resolution)>>>);
+
+type Resolution = Result<ModelAt, String>;
 
 /// (provider as sent, model as sent), lowercased.
 type ModelKey = (Option<String>, String);
@@ -209,12 +213,12 @@ impl Catalog {
         usage: &Usage,
         at_unix_nano: u64,
     ) -> Result<Quote, String> {
-        let model_lc = model.trim().to_lowercase();
+        let model_lc = lowercase(model.trim());
         if model_lc.is_empty() {
             return Err("no model name".to_string());
         }
         let provider_lc = provider
-            .map(|p| p.trim().to_lowercase())
+            .map(|p| lowercase(p.trim()))
             .filter(|p| !p.is_empty());
         let resolved = provider_lc
             .as_deref()
@@ -280,13 +284,16 @@ impl Catalog {
         resolved: Option<&'a Provider>,
         model: &str,
     ) -> Result<(&'a Provider, &'a Model), String> {
-        let key = (sent.map(str::to_owned), model.to_owned());
-        let hit = self
-            .resolved
-            .0
-            .read()
-            .ok()
-            .and_then(|c| c.get(&key).cloned());
+        let hash = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one((sent, model))
+        };
+        let hit = self.resolved.0.read().ok().and_then(|c| {
+            c.get(&hash)?
+                .iter()
+                .find(|((p, m), _)| p.as_deref() == sent && m == model)
+                .map(|(_, r)| r.clone())
+        });
         let found = match hit {
             Some(r) => r,
             None => {
@@ -307,7 +314,8 @@ impl Catalog {
                     if c.len() >= MODEL_CACHE_MAX {
                         c.clear();
                     }
-                    c.insert(key, r.clone());
+                    let key = (sent.map(str::to_owned), model.to_owned());
+                    c.entry(hash).or_default().push((key, r.clone()));
                 }
                 r
             }
@@ -404,6 +412,17 @@ impl Model {
             .find(|s| active(&s.constraint))
             .or_else(|| self.prices.first())
             .map(|s| &s.prices)
+    }
+}
+
+/// `s` in lower case, borrowed when it already is (model and provider names usually are).
+fn lowercase(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.is_ascii() {
+        s.to_lowercase().into()
+    } else if s.bytes().any(|b| b.is_ascii_uppercase()) {
+        s.to_ascii_lowercase().into()
+    } else {
+        s.into()
     }
 }
 

@@ -8,7 +8,7 @@
 //!   user rules run on content only, so that identifiers users filter on (`user.id`,
 //!   conversation ids) are stored as sent.
 
-use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use serde::{Deserialize, Serialize};
@@ -62,11 +62,45 @@ pub static CONTENT_EVENTS: &[&str] = &[
     "gen_ai.content.completion",
 ];
 
+/// Attribute the policy adds where it dropped content attributes: a string array of the dropped
+/// keys (an indexed key such as `gen_ai.prompt.0.content` is listed once by its prefix, as
+/// `gen_ai.prompt.*`). Normalization runs after the policy, on what the WAL stores, so a rule
+/// that only needs to know that a content key was sent (openlit's `function.args`) reads it here:
+/// live ingest and WAL replay see the same span.
+pub const DROPPED_KEYS_ATTR: &str = "sextant.content.dropped";
+
+static EXACT_KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
+    std::sync::LazyLock::new(|| CONTENT_KEYS.iter().copied().collect());
+
 /// True for a content attribute key.
 pub fn is_content_key(key: &str) -> bool {
-    static KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
-        std::sync::LazyLock::new(|| CONTENT_KEYS.iter().copied().collect());
-    KEYS.contains(key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
+    EXACT_KEYS.contains(key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
+}
+
+/// How a dropped content key is listed in `DROPPED_KEYS_ATTR`: the key itself, or its prefix
+/// followed by `*`; `None` when the key is not content.
+fn content_key_label(key: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if EXACT_KEYS.contains(key) {
+        return Some(key.into());
+    }
+    CONTENT_PREFIXES
+        .iter()
+        .find(|p| key.starts_with(*p))
+        .map(|p| format!("{p}*").into())
+}
+
+/// True when `attrs` carries `DROPPED_KEYS_ATTR` listing `key`: the policy dropped that content
+/// attribute from the same span.
+pub fn content_key_dropped(attrs: &[KeyValue], key: &str) -> bool {
+    attrs
+        .iter()
+        .filter(|kv| kv.key == DROPPED_KEYS_ATTR)
+        .filter_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::ArrayValue(a) => Some(a),
+            _ => None,
+        })
+        .flat_map(|a| &a.values)
+        .any(|v| matches!(&v.value, Some(Value::StringValue(s)) if s == key))
 }
 
 /// True for a content event name.
@@ -147,6 +181,7 @@ impl ContentPolicy {
             self.attributes(&mut ev.attributes, content, &mut st);
         }
         if let Some(status) = span.status.as_mut()
+            && self.may_hold_secret(&status.message)
             && let Some((text, n)) = redact::redact(&status.message, &self.redact, false)
         {
             status.message = text;
@@ -175,9 +210,7 @@ impl ContentPolicy {
     /// attribute as content (inside a content event).
     fn attributes(&self, attrs: &mut Vec<KeyValue>, all_content: bool, st: &mut ContentStats) {
         if !self.capture {
-            let before = attrs.len();
-            attrs.retain(|kv| !is_content_key(&kv.key));
-            st.attributes_dropped += (before - attrs.len()) as u32;
+            st.attributes_dropped += drop_content(attrs);
         }
         for kv in attrs.iter_mut() {
             // Without capture the content keys are gone already: no second lookup per key.
@@ -188,14 +221,15 @@ impl ContentPolicy {
         }
     }
 
+    /// False when no rule that runs outside content can match `s` (the usual case): one gate
+    /// scan instead of one scan per rule.
+    fn may_hold_secret(&self, s: &str) -> bool {
+        s.len() >= redact::MIN_SECRET_LEN && self.secrets_gate.is_match(s)
+    }
+
     fn value(&self, v: &mut AnyValue, content: bool) -> u32 {
         match v.value.as_mut() {
-            Some(Value::StringValue(s))
-                if !content
-                    && (s.len() < redact::MIN_SECRET_LEN || !self.secrets_gate.is_match(s)) =>
-            {
-                0
-            }
+            Some(Value::StringValue(s)) if !content && !self.may_hold_secret(s) => 0,
             Some(Value::StringValue(s)) => match redact::redact(s, &self.redact, content) {
                 Some((text, n)) => {
                     *s = text;
@@ -213,6 +247,50 @@ impl ContentPolicy {
             _ => 0,
         }
     }
+}
+
+/// Removes the content attributes of `attrs` and lists their keys in `DROPPED_KEYS_ATTR`;
+/// returns how many were removed.
+fn drop_content(attrs: &mut Vec<KeyValue>) -> u32 {
+    let mut dropped: Vec<AnyValue> = Vec::new();
+    let before = attrs.len();
+    attrs.retain(|kv| {
+        let Some(label) = content_key_label(&kv.key) else {
+            return true;
+        };
+        if !dropped
+            .iter()
+            .any(|v| matches!(&v.value, Some(Value::StringValue(s)) if *s == label))
+        {
+            dropped.push(AnyValue {
+                value: Some(Value::StringValue(label.into_owned())),
+            });
+        }
+        false
+    });
+    let removed = (before - attrs.len()) as u32;
+    if dropped.is_empty() {
+        return removed;
+    }
+    // A span the policy already saw (or a client that sent the key) keeps one list.
+    let existing = attrs
+        .iter_mut()
+        .filter(|kv| kv.key == DROPPED_KEYS_ATTR)
+        .find_map(|kv| match kv.value.as_mut()?.value.as_mut()? {
+            Value::ArrayValue(a) => Some(a),
+            _ => None,
+        });
+    match existing {
+        Some(list) => list.values.extend(dropped),
+        None => attrs.push(KeyValue {
+            key: DROPPED_KEYS_ATTR.to_string(),
+            value: Some(AnyValue {
+                value: Some(Value::ArrayValue(ArrayValue { values: dropped })),
+            }),
+            ..Default::default()
+        }),
+    }
+    removed
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 
 use crate::attr;
 use crate::canonical::{Canonical, Cost, CostSource, Operation};
+use crate::content;
 use crate::rules::{
     BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, NAME_RULES, NameRule, Rule,
     event_meaning,
@@ -71,14 +72,17 @@ fn name_rule_applies(rule: &NameRule, scope: Option<&InstrumentationScope>, span
     {
         return false;
     }
-    span.attributes.iter().any(|kv| {
+    let sent = span.attributes.iter().any(|kv| {
         kv.key == rule.key
             && kv
                 .value
                 .as_ref()
                 .and_then(attr::as_str)
                 .is_some_and(|v| rule.value.is_none_or(|w| v.eq_ignore_ascii_case(w)))
-    })
+    });
+    // A rule that only asks for the key's presence also holds when the content policy dropped
+    // that key before the WAL (it lists what it dropped), so capture on and off agree.
+    sent || (rule.value.is_none() && content::content_key_dropped(&span.attributes, rule.key))
 }
 
 fn is_error(span: &Span) -> bool {
@@ -574,5 +578,17 @@ mod tests {
         assert_eq!(c.tool_name.as_deref(), Some("get_weather_tool"));
         // Another scope's `function.args` means nothing.
         assert!(normalize(None, None, &traced).is_empty());
+        // Dropped by the content policy, the key is still known to have been sent.
+        let mut dropped = traced.clone();
+        crate::ContentPolicy::new(false, &[])
+            .expect("policy")
+            .apply(&mut dropped);
+        assert!(
+            dropped
+                .attributes
+                .iter()
+                .all(|kv| kv.key != "function.args")
+        );
+        assert_eq!(normalize(None, Some(&openlit), &dropped), c);
     }
 }

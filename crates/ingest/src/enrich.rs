@@ -52,7 +52,11 @@ pub fn to_row(c: Canonical) -> GenAiRow<'static> {
     };
     let own = |s: Option<String>| s.map(Cow::Owned);
     GenAiRow {
-        operation: c.operation.map(|o| Cow::Owned(String::from(o))),
+        // Known operations have a static spelling: no allocation per span.
+        operation: c.operation.map(|o| match o {
+            sextant_genai::Operation::Other(s) => Cow::Owned(s),
+            known => Cow::Borrowed(known.static_str()),
+        }),
         provider: own(c.provider),
         request_model: own(c.request_model),
         response_model: own(c.response_model),

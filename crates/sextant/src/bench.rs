@@ -83,54 +83,44 @@ enum Stage {
     GenAi,
 }
 
+/// Slices each stage runs in, taking turns: a build that starts on the shared machine halfway
+/// through slows every stage alike instead of only the last one.
+const SLICES: u32 = 12;
+
 fn decode(dir: Option<PathBuf>, seconds: f64) -> Result<()> {
     let bodies = load_bodies(dir)?;
-    let deadline = Duration::from_secs_f64(seconds);
+    let slice = Duration::from_secs_f64(seconds / f64::from(SLICES));
     let genai = sextant_ingest::GenAiEnricher::new(std::sync::Arc::new(
         sextant_genai::Catalog::embedded().with_overrides(Vec::new())?,
     ));
     let policy = sextant_genai::ContentPolicy::new(false, &[])?;
-    for (label, stage) in [
+    let stages = [
         ("decode only", Stage::Decode),
         ("decode + validate + columnar batch", Stage::Batch),
         (
             "... + GenAI normalize, price, content policy (what ingest does)",
             Stage::GenAi,
         ),
-    ] {
-        let (mut spans, mut bytes, t0) = (0u64, 0u64, Instant::now());
-        let cpu0 = thread_cpu_seconds();
-        while t0.elapsed() < deadline {
-            for b in &bodies {
-                let mut req = ExportTraceServiceRequest::decode(b.clone())?;
-                if stage != Stage::Decode {
-                    sextant_ingest::validate::validate(&mut req);
-                    let enricher: &dyn sextant_store::SpanEnricher = if stage == Stage::GenAi {
-                        for span in req
-                            .resource_spans
-                            .iter_mut()
-                            .flat_map(|r| r.scope_spans.iter_mut())
-                            .flat_map(|s| s.spans.iter_mut())
-                        {
-                            policy.apply(span);
-                        }
-                        &genai
-                    } else {
-                        &sextant_store::NoEnrichment
-                    };
-                    let mut builder = sextant_store::SpanBatchBuilder::with_capacity(128);
-                    builder.push_request(&req, enricher)?;
-                    std::hint::black_box(builder.finish()?);
+    ];
+    // (spans, bytes, CPU seconds) per stage.
+    let mut totals = [(0u64, 0u64, 0f64); 3];
+    for _ in 0..SLICES {
+        for ((_, stage), total) in stages.iter().zip(totals.iter_mut()) {
+            let (t0, cpu0) = (Instant::now(), thread_cpu_seconds());
+            while t0.elapsed() < slice {
+                for b in &bodies {
+                    total.0 += run_stage(*stage, b, &genai, &policy)? as u64;
+                    total.1 += b.len() as u64;
                 }
-                spans += sextant_ingest::validate::span_count(&req) as u64;
-                bytes += b.len() as u64;
             }
+            // CPU time of this thread, not wall time: the figure holds on a busy machine too.
+            total.2 += match (cpu0, thread_cpu_seconds()) {
+                (Some(a), Some(b)) if b > a => b - a,
+                _ => t0.elapsed().as_secs_f64(),
+            };
         }
-        // CPU time of this thread, not wall time: the figure holds on a busy machine too.
-        let secs = match (cpu0, thread_cpu_seconds()) {
-            (Some(a), Some(b)) if b > a => b - a,
-            _ => t0.elapsed().as_secs_f64(),
-        };
+    }
+    for ((label, _), (spans, bytes, secs)) in stages.iter().zip(totals) {
         println!(
             "{label}: {:.0} spans per CPU-second ({:.0} MB/s of protobuf, {} bodies, {:.0} B/span)",
             spans as f64 / secs,
@@ -140,6 +130,36 @@ fn decode(dir: Option<PathBuf>, seconds: f64) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// One body through one stage; returns its span count.
+fn run_stage(
+    stage: Stage,
+    body: &Bytes,
+    genai: &sextant_ingest::GenAiEnricher,
+    policy: &sextant_genai::ContentPolicy,
+) -> Result<usize> {
+    let mut req = ExportTraceServiceRequest::decode(body.clone())?;
+    if stage != Stage::Decode {
+        sextant_ingest::validate::validate(&mut req);
+        let enricher: &dyn sextant_store::SpanEnricher = if stage == Stage::GenAi {
+            for span in req
+                .resource_spans
+                .iter_mut()
+                .flat_map(|r| r.scope_spans.iter_mut())
+                .flat_map(|s| s.spans.iter_mut())
+            {
+                policy.apply(span);
+            }
+            genai
+        } else {
+            &sextant_store::NoEnrichment
+        };
+        let mut builder = sextant_store::SpanBatchBuilder::with_capacity(128);
+        builder.push_request(&req, enricher)?;
+        std::hint::black_box(builder.finish()?);
+    }
+    Ok(sextant_ingest::validate::span_count(&req))
 }
 
 async fn trace_by_id(endpoint: &str, ids: &PathBuf, requests: usize) -> Result<()> {

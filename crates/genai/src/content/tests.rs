@@ -127,3 +127,40 @@ fn bad_user_rule_is_an_error() {
     }];
     assert!(ContentPolicy::new(true, &rules).is_err());
 }
+
+#[test]
+fn dropped_content_keys_are_listed_once_and_only_when_dropped() {
+    let policy = ContentPolicy::new(false, &[]).expect("valid");
+    let mut s = span();
+    s.attributes
+        .push(kv("llm.input_messages.1.message.role", "user"));
+    policy.apply(&mut s);
+    let listed: Vec<&str> = s
+        .attributes
+        .iter()
+        .filter(|kv| kv.key == DROPPED_KEYS_ATTR)
+        .flat_map(
+            |kv| match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                Some(Value::ArrayValue(a)) => a.values.iter().collect(),
+                _ => Vec::new(),
+            },
+        )
+        .filter_map(|v| match &v.value {
+            Some(Value::StringValue(s)) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(listed, ["gen_ai.input.messages", "llm.input_messages.*"]);
+    assert!(content_key_dropped(&s.attributes, "gen_ai.input.messages"));
+    assert!(!content_key_dropped(&s.attributes, "function.args"));
+    // Applying the policy again changes nothing (WAL replay sees what live ingest saw).
+    let again = s.clone();
+    assert!(!policy.apply(&mut s).changed());
+    assert_eq!(s, again);
+    // With capture on nothing is dropped, so nothing is listed.
+    let mut kept = span();
+    ContentPolicy::new(true, &[])
+        .expect("valid")
+        .apply(&mut kept);
+    assert!(kept.attributes.iter().all(|kv| kv.key != DROPPED_KEYS_ATTR));
+}
