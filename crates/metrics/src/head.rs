@@ -228,6 +228,17 @@ impl Head {
         &self.series[id as usize]
     }
 
+    /// Reads the bytes [`Head::add`] will next write for series `id` (its entry and the tail
+    /// of its open chunk) and returns one of them. Called for a whole batch before storing it,
+    /// so the cache misses of many series overlap instead of stalling each sample in turn.
+    pub fn warm(&self, id: u32) -> u8 {
+        self.series
+            .get(id as usize)
+            .and_then(|s| s.chunks.last())
+            .and_then(|c| c.bytes().last().copied())
+            .unwrap_or(0)
+    }
+
     /// The series `id`, mutably.
     pub fn series_mut(&mut self, id: u32) -> &mut SeriesEntry {
         &mut self.series[id as usize]
