@@ -49,6 +49,7 @@ struct BitReader<'a> {
 impl BitReader<'_> {
     /// Reads `n <= 64` bits. Whole words are loaded at once (a bit-by-bit loop made decoding
     /// the largest cost of a long range query).
+    #[inline]
     fn read(&mut self, n: u32) -> u64 {
         if n > 56 {
             let hi = self.read(n - 32);
@@ -79,8 +80,17 @@ impl BitReader<'_> {
         v
     }
 
+    /// One bit: most reads are single control bits, which need no word load.
+    #[inline]
     fn bit(&mut self) -> bool {
-        self.read(1) == 1
+        let Some(&b) = self.buf.get(self.pos / 8) else {
+            self.overrun = true;
+            self.pos += 1;
+            return false;
+        };
+        let v = (b >> (7 - self.pos % 8)) & 1;
+        self.pos += 1;
+        v == 1
     }
 }
 
