@@ -29,6 +29,8 @@ struct OtlpTenant {
 pub struct MetricsIngest {
     pub store: Arc<SeriesStore>,
     pub spans: Arc<SpanMetrics>,
+    /// Type, help and unit per family, for `/api/v1/metadata`.
+    pub metadata: sextant_metrics::MetadataStore,
     otlp: Mutex<HashMap<String, OtlpTenant>>,
 }
 
@@ -45,6 +47,7 @@ impl MetricsIngest {
         Self {
             store,
             spans,
+            metadata: Default::default(),
             otlp: Mutex::new(HashMap::new()),
         }
     }
@@ -64,6 +67,8 @@ impl MetricsIngest {
             sextant_metrics::otlp_to_samples_cached(req, &mut state.delta, &mut state.labels)
         };
         let stats = self.append(tenant, &samples)?;
+        self.metadata
+            .record(tenant, sextant_metrics::otlp_metadata(req));
         let refused = (samples.len() as u64).saturating_sub(stats.0);
         let rejected = rej.rejected_data_points.saturating_add(refused);
         let message = [rej.message.unwrap_or_default(), stats.1]
@@ -128,6 +133,8 @@ impl MetricsIngest {
             by_tenant.entry(tenant).or_default().push((labels, t, v));
         }
         for (tenant, samples) in by_tenant {
+            self.metadata
+                .record(&tenant, sextant_metrics::span_metrics_metadata());
             if let Err(e) = self.store.append(&tenant, &samples) {
                 tracing::warn!(tenant, error = %e, "cannot store span metrics");
             }

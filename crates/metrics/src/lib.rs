@@ -23,6 +23,7 @@ mod error;
 mod family;
 mod gorilla;
 mod head;
+mod metadata;
 mod naming;
 mod otlp;
 mod otlp_cache;
@@ -36,7 +37,8 @@ mod wal;
 pub use delta::{DeltaError, DeltaState};
 pub use error::{Error, Result};
 pub use head::Rejection;
-pub use naming::{Kind as NameKind, label_name, metric_name};
+pub use metadata::{MetadataStore, MetricMeta, otlp_metadata, span_metrics_metadata};
+pub use naming::{Kind as NameKind, label_name, metric_name, unit_name};
 pub use otlp::{
     Rejections, Sample, exponential_to_classic, format_float, otlp_to_samples,
     otlp_to_samples_cached,

@@ -76,6 +76,20 @@ fn unit_token(unit: &str, map: fn(&str) -> Option<&'static str>) -> Option<Strin
     (!token.is_empty()).then_some(token)
 }
 
+/// The unit of an OTLP metric in Prometheus words (`s` → `seconds`, `By/s` →
+/// `bytes_per_second`); empty for dimensionless and annotation-only units.
+pub fn unit_name(unit: &str) -> String {
+    let mut parts = unit.splitn(2, '/');
+    let main = parts.next().and_then(|u| unit_token(u, main_unit));
+    let per = parts.next().and_then(|u| unit_token(u, per_unit));
+    match (main, per) {
+        (Some(m), Some(p)) => format!("{m}_per_{p}"),
+        (Some(m), None) => m,
+        (None, Some(p)) => format!("per_{p}"),
+        (None, None) => String::new(),
+    }
+}
+
 /// The Prometheus metric name of an OTLP metric.
 pub fn metric_name(name: &str, unit: &str, kind: Kind) -> String {
     let mut tokens: Vec<String> = name

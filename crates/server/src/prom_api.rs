@@ -128,6 +128,12 @@ impl PromState {
         }
     }
 
+    /// Answers `/api/v1/metadata` from `metadata`.
+    pub fn with_metadata(mut self, metadata: MetadataFor) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
     /// The same source for every tenant (tests, single-tenant setups).
     pub fn single(source: Arc<dyn SeriesSource>) -> Self {
         Self::new(Arc::new(move |_tenant: &str| Arc::clone(&source)))

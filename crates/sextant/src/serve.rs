@@ -106,9 +106,11 @@ pub async fn run(config: Config) -> Result<()> {
         repricer: genai,
     };
     let source = series.clone();
+    let described = metrics_ingest.clone();
     let prom = PromState::new(Arc::new(move |t: &str| {
         Arc::new(source.source(t)) as Arc<dyn sextant_promql::SeriesSource>
-    }));
+    }))
+    .with_metadata(Arc::new(move |t: &str| metric_metadata(&described, t)));
     let api = sextant_server::tempo_api::grpc::routes(state.clone())
         .into_axum_router()
         .merge(sextant_server::router(state))
@@ -203,4 +205,24 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The Prometheus API's view of a tenant's metric metadata.
+fn metric_metadata(
+    ingest: &MetricsIngest,
+    tenant: &str,
+) -> std::collections::BTreeMap<String, Vec<sextant_server::prom_api::MetricMetadata>> {
+    ingest
+        .metadata
+        .get(tenant)
+        .into_iter()
+        .map(|(name, m)| {
+            let meta = sextant_server::prom_api::MetricMetadata {
+                kind: m.kind.to_owned(),
+                help: m.help,
+                unit: m.unit,
+            };
+            (name, vec![meta])
+        })
+        .collect()
 }

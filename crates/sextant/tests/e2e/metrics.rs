@@ -76,6 +76,28 @@ fn python_sdk_metrics_read_back_with_promql() {
     assert_eq!(value(api, "ai_platform_queue_depth"), 7.0);
     assert_eq!(value(api, r#"count(target_info{job="ai-platform"})"#), 1.0);
 
+    // Grafana's metric browser reads type, help and unit from /api/v1/metadata.
+    let (code, body) = get(api, "/api/v1/metadata");
+    assert_eq!(code, 200);
+    let meta: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let kind = |name: &str| meta["data"][name][0]["type"].clone();
+    assert_eq!(kind("ai_platform_requests_total"), "counter", "{meta}");
+    assert_eq!(
+        meta["data"]["ai_platform_requests_total"][0]["help"],
+        "requests"
+    );
+    assert_eq!(kind("ai_platform_inflight"), "gauge", "{meta}");
+    assert_eq!(
+        kind("ai_platform_request_duration_seconds"),
+        "histogram",
+        "{meta}"
+    );
+    assert_eq!(
+        meta["data"]["ai_platform_request_duration_seconds"][0]["unit"],
+        "seconds"
+    );
+    assert_eq!(kind("ai_platform_queue_depth"), "gauge", "{meta}");
+
     // The same instruments over gRPC, on the other port: a second sample of the same series
     // (a new process, so the cumulative counter restarted at the same value).
     let series = r#"ai_platform_requests_total{model="gpt-4o"}"#;
