@@ -117,7 +117,7 @@ describe("sextant ui", () => {
     assert.ok(model.includes(attr(chat, "gen_ai.request.model")), model);
     assert.equal(await page.getByTestId("genai-provider").textContent(), attr(chat, "gen_ai.provider.name"));
     assert.equal(await page.getByTestId("genai-finish").textContent(), attr(chat, "gen_ai.response.finish_reasons").values.map((v) => v.stringValue).join(", "));
-    assert.match(await page.getByTestId("genai-cost").textContent(), /\$|unpriced|trace totals/);
+    assert.match(await page.getByTestId("genai-cost").textContent(), /\$|unpriced/);
 
     const spans = spansOf(trace);
     const chats = spans.filter((s) => attr(s, "gen_ai.operation.name") === "chat");
@@ -136,6 +136,19 @@ describe("sextant ui", () => {
       assert.equal(await totalsBox.getByTestId("total-cost").locator(".stat-value").textContent(), fmtCost(totals.costUsd));
     }
     assert.equal(await page.getByTestId("span-row").count(), spans.length);
+    // Per-span cost: the panel and the waterfall badges show what the summary API computed.
+    const spanCost = summary.spans.find((s) => s.spanId === b64hex(chat.spanId));
+    assert.ok(spanCost, `the summary lists the chat span's cost: ${JSON.stringify(summary.spans)}`);
+    const panelCost = await page.getByTestId("genai-cost").textContent();
+    if (spanCost.costUsd !== null) {
+      assert.ok(panelCost.startsWith(fmtCost(spanCost.costUsd)), panelCost);
+      assert.match(panelCost, /price catalog: |sent by the client/);
+    } else assert.ok(panelCost.startsWith("unpriced") && panelCost.includes(spanCost.unpricedReason), panelCost);
+    const badges = await page.getByTestId("span-cost").allTextContents();
+    const calls = summary.spans.filter((s) => s.llmCall);
+    assert.equal(badges.length, calls.filter((s) => s.costUsd !== null || s.unpricedReason).length);
+    const priced = calls.filter((s) => s.costUsd !== null).map((s) => fmtCost(s.costUsd));
+    assert.deepEqual(badges.filter((b) => b !== "unpriced").sort(), priced.sort());
     await shot("trace-genai");
 
     const messages = JSON.parse(attr(chat, "gen_ai.input.messages"));

@@ -18,6 +18,7 @@ const format = await load("src/lib/format.ts");
 const otlp = await load("src/lib/otlp.ts");
 const genai = await load("src/lib/genai.ts");
 const metrics = await load("src/lib/metrics.ts");
+const api = await load("src/lib/api.ts");
 
 const kv = (key, value) => ({ key, value: typeof value === "number" ? { intValue: String(value) } : { stringValue: value } });
 const span = (id, parent, start, end, attrs = [], extra = {}) => ({
@@ -144,4 +145,17 @@ test("OpenMetrics text parses into labelled samples", () => {
   assert.equal(metrics.sum(s, "sextant_spans_accepted_total"), 1513);
   assert.deepEqual([...metrics.byLabel(s, "sextant_spans_rejected_total", "reason")], [["invalid_trace_id", 3], ['quote"d', 2]]);
   assert.equal(s.find((x) => x.name === "sextant_fsync_bucket").labels.le, "+Inf");
+});
+
+test("per-span costs: a price, unpriced with its reason, or nothing", () => {
+  const usd = (n) => `$${n.toFixed(4)}`;
+  assert.deepEqual(api.costBadge({ costUsd: 0.0123, costSource: "catalog:openai/gpt-4o" }, usd), { text: "$0.0123", unpriced: false });
+  assert.deepEqual(api.costBadge({ costUsd: 0 }, usd), { text: "$0.0000", unpriced: false });
+  assert.deepEqual(api.costBadge({ costUsd: null, unpricedReason: "unknown model acme-1" }, usd), { text: "unpriced", unpriced: true });
+  assert.equal(api.costBadge({ costUsd: null }, usd), null);
+  assert.equal(api.costBadge(undefined, usd), null);
+  assert.equal(api.costBadge({ llmCall: false, costUsd: 0.5 }, usd), null);
+  assert.equal(api.costSourceText("catalog:openai/gpt-4o"), "price catalog: openai/gpt-4o");
+  assert.equal(api.costSourceText("client:gen_ai.usage.cost"), "sent by the client in gen_ai.usage.cost");
+  assert.equal(api.costSourceText("other"), "other");
 });

@@ -12,11 +12,13 @@
 //! Requests go one at a time over one keep-alive connection, so a slow server lowers the rate
 //! instead of piling up requests. The run stops at `--count`, `--duration` or Ctrl-C.
 
+mod load;
 mod sender;
 pub mod traffic;
 
 use std::{
     fmt,
+    path::PathBuf,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -73,6 +75,19 @@ pub struct DemoArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Benchmarks only: write the traffic straight into this data directory's blocks instead
+    /// of sending it (the server must not be running on it); see `--spans`, `--over`
+    #[arg(long, hide = true)]
+    pub into_data_dir: Option<PathBuf>,
+    /// With --into-data-dir: spans to write
+    #[arg(long, hide = true, default_value_t = 10_000_000)]
+    pub spans: u64,
+    /// With --into-data-dir: traces start evenly over this many seconds up to now
+    #[arg(long, hide = true, default_value_t = 3600.0)]
+    pub over: f64,
+    /// With --into-data-dir: spans per block (the server's compaction merges them later)
+    #[arg(long, hide = true, default_value_t = 1_000_000)]
+    pub block_spans: u64,
 }
 
 /// What a demo run delivered.
@@ -93,6 +108,9 @@ pub struct DemoReport {
 /// Fails if the endpoint is invalid, if the first request (or several in a row) reaches no
 /// server, or if the server accepted none of the requests.
 pub async fn run(args: &DemoArgs) -> anyhow::Result<DemoReport> {
+    if let Some(dir) = &args.into_data_dir {
+        return load_into(args, dir.clone()).await;
+    }
     let pacing = Pacing::new(args)?;
     let sender = Sender::new(&args.endpoint, args.tenant.as_deref())?;
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -117,6 +135,35 @@ pub async fn run(args: &DemoArgs) -> anyhow::Result<DemoReport> {
         );
     }
     Ok(stats.report())
+}
+
+/// `--into-data-dir`: generates and writes blocks on blocking threads, prints a summary.
+async fn load_into(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<DemoReport> {
+    let plan = load::LoadPlan {
+        data_dir,
+        tenant: (args.tenant.clone()).unwrap_or_else(|| sextant_store::DEFAULT_TENANT.into()),
+        spans: args.spans,
+        over_secs: args.over,
+        block_spans: args.block_spans,
+        seed: args.seed.unwrap_or_else(rand::random),
+        end_unix_nano: unix_nanos()?,
+    };
+    let started = std::time::Instant::now();
+    let report = tokio::task::spawn_blocking(move || load::load(&plan)).await??;
+    eprintln!(
+        "demo: wrote {} spans in {} traces as {} blocks ({:.1} MB) in {:.1?}",
+        report.spans,
+        report.traces,
+        report.blocks,
+        report.bytes as f64 / 1e6,
+        started.elapsed()
+    );
+    Ok(DemoReport {
+        traces: report.traces,
+        spans: report.spans,
+        requests: 0,
+        failed_requests: 0,
+    })
 }
 
 /// Why the run ended.
@@ -418,6 +465,10 @@ mod tests {
             batch: 10,
             seed: Some(1),
             quiet: true,
+            into_data_dir: None,
+            spans: 0,
+            over: 3600.0,
+            block_spans: 1,
         }
     }
 

@@ -30,7 +30,11 @@ export function NotAvailable({ what }: { what: string }) {
 }
 
 export function Loading() {
-  return <p class="note muted">Loading…</p>;
+  return (
+    <p class="note muted" data-testid="loading">
+      Loading…
+    </p>
+  );
 }
 
 export function RangePicker({ secs, onChange }: { secs: number; onChange: (range: string) => void }) {

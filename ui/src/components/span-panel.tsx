@@ -5,13 +5,9 @@ import { valueText } from "../lib/otlp";
 import { genaiOf, isModelCall, transcript, type GenAi } from "../lib/genai";
 import { fmtCost, fmtDurationMs, fmtInt, fmtTime } from "../lib/format";
 import { Transcript } from "./transcript";
+import { costSourceText, type SpanCost } from "../lib/api";
 
-/** What the server says about a span's cost, when its summary API lists spans. */
-export interface SpanCost {
-  costUsd?: number | null;
-  costSource?: string | null;
-  unpricedReason?: string | null;
-}
+export type { SpanCost };
 
 function Row({ k, v, testid }: { k: string; v: string; testid?: string }) {
   return (
@@ -26,9 +22,9 @@ function costText(g: GenAi, server: SpanCost | undefined): { value: string; sour
   const usd = server?.costUsd ?? g.costUsd;
   if (usd !== undefined && usd !== null) {
     const source = server?.costSource ?? g.costSource ?? (g.costUsd !== undefined ? "client-sent" : "");
-    return { value: fmtCost(usd), source };
+    return { value: fmtCost(usd), source: costSourceText(source) };
   }
-  if (!server) return { value: "in the trace totals", source: "this server reports cost per trace, not per span yet" };
+  if (!server) return { value: "–", source: "no cost recorded for this span" };
   return { value: "unpriced", source: server.unpricedReason ?? "no price matched" };
 }
 

@@ -3,7 +3,8 @@
 // Enter selects (opens the side panel).
 import { useEffect, useRef } from "preact/hooks";
 import type { Span, Tree } from "../lib/otlp";
-import { fmtDurationMs } from "../lib/format";
+import { fmtCost, fmtDurationMs } from "../lib/format";
+import { costBadge, type SpanCost } from "../lib/api";
 
 interface Props {
   tree: Tree;
@@ -11,7 +12,10 @@ interface Props {
   onToggle: (id: string) => void;
   selected: string;
   onSelect: (id: string) => void;
+  /** Per-span costs from the trace summary API, by span id. */
+  costs?: Map<string, SpanCost>;
 }
+
 
 /** The spans shown: every span whose ancestors are all expanded. */
 export function visibleSpans(tree: Tree, collapsed: Set<string>): Span[] {
@@ -35,7 +39,7 @@ function durStyle(left: number, width: number): Record<string, string> {
   return { right: `${100 - left}%` };
 }
 
-export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Props) {
+export function Waterfall({ tree, collapsed, onToggle, selected, onSelect, costs }: Props) {
   const rows = visibleSpans(tree, collapsed);
   const total = Math.max(tree.endMs - tree.startMs, 1e-6);
   const list = useRef<HTMLDivElement>(null);
@@ -76,6 +80,7 @@ export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Pro
         const left = ((s.startMs - tree.startMs) / total) * 100;
         const width = Math.max((s.durationMs / total) * 100, 0.2);
         const open = !collapsed.has(s.id);
+        const cost = costBadge(costs?.get(s.id), fmtCost);
         return (
           <div
             key={s.id}
@@ -109,6 +114,11 @@ export function Waterfall({ tree, collapsed, onToggle, selected, onSelect }: Pro
               )}
               <span class="svc">{s.service}</span> <span class="span-name">{s.name}</span>
               {s.error && <span class="badge bad">error</span>}
+              {cost && (
+                <span class={`badge cost ${cost.unpriced ? "warn" : ""}`} data-testid="span-cost" title={cost.unpriced ? "No price matched this model call" : "Cost of this model call"}>
+                  {cost.text}
+                </span>
+              )}
             </div>
             <div class="wf-track">
               <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%` }} />

@@ -82,6 +82,34 @@ export function costLabel(costUsd: number | null | undefined, unpriced: number |
   return unpriced ? `${fmt(costUsd)} + ${unpriced} unpriced` : fmt(costUsd);
 }
 
+/** One span's cost as the trace summary API reports it (`spans` of the summary). */
+export interface SpanCost {
+  llmCall?: boolean;
+  costUsd?: number | null;
+  /** `catalog:<provider>/<model>` or `client:<attribute>`. */
+  costSource?: string | null;
+  /** Why no price matched a model call (its cost is unknown, not zero). */
+  unpricedReason?: string | null;
+}
+
+/** The server's cost source for people. */
+export function costSourceText(source: string): string {
+  if (source.startsWith("catalog:")) return `price catalog: ${source.slice("catalog:".length)}`;
+  if (source.startsWith("client:")) return `sent by the client in ${source.slice("client:".length)}`;
+  return source;
+}
+
+/**
+ * The waterfall's cost badge of a model call: its price, or "unpriced"; null for other spans
+ * (an agent span's usage repeats its calls', so a badge there would read as double the cost).
+ */
+export function costBadge(c: SpanCost | undefined, fmt: (usd: number) => string): { text: string; unpriced: boolean } | null {
+  if (!c || c.llmCall === false) return null;
+  if (c.costUsd !== undefined && c.costUsd !== null) return { text: fmt(c.costUsd), unpriced: false };
+  if (c.unpricedReason) return { text: "unpriced", unpriced: true };
+  return null;
+}
+
 export interface AnyValue {
   stringValue?: string;
   intValue?: string | number;

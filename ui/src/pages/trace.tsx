@@ -87,7 +87,7 @@ export function TracePage({ id }: { id: string }) {
       </h1>
       <Totals tree={tree} summary={summary.data} />
       <div class="trace-layout">
-        <Waterfall tree={tree} collapsed={collapsed} onToggle={toggle} selected={selected?.id ?? ""} onSelect={(s) => setQuery({ span: s })} />
+        <Waterfall tree={tree} collapsed={collapsed} onToggle={toggle} selected={selected?.id ?? ""} onSelect={(s) => setQuery({ span: s })} costs={summary.data?.spans} />
         {selected && <SpanPanel span={selected} traceStart={tree.startMs} cost={summary.data?.spans.get(selected.id)} />}
       </div>
     </section>
