@@ -5,8 +5,12 @@
 //! `SEXTANT_BENCH_SPANS` sets the span count (default 10,000,000; 10 spans per trace, spread
 //! over one hour, 1,000,000 spans per block). Run with
 //! `cargo bench -p sextant-server --bench tempo_search`.
+//!
+//! Generating 10 M spans takes minutes, so the blocks are kept between runs under
+//! `$SEXTANT_BENCH_DIR` (default `$CARGO_TARGET_DIR/sextant-bench`, else the system temp dir),
+//! in a directory named after the span count and [`FIXTURE_VERSION`]; delete it to regenerate.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,6 +21,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Sta
 use sextant_genai::Catalog;
 use sextant_ingest::GenAiEnricher;
 use sextant_server::tempo_api::{metrics, search};
+use sextant_store::schema::SPAN_FORMAT_VERSION;
 use sextant_store::{SpanBatchBuilder, Store, StoreConfig, StoreMetrics};
 use sextant_traceql::MetricsRequest;
 
@@ -32,6 +37,9 @@ const MODELS: [&str; 4] = [
     "gpt-4.1",
 ];
 const TOOLS: [&str; 3] = ["search", "fetch", "calc"];
+/// Bump when the generated data or the block format changes, so cached fixtures are rebuilt.
+const FIXTURE_VERSION: u32 = 1;
+const TENANT: &str = "single-tenant";
 
 fn kv(k: &str, v: V) -> KeyValue {
     KeyValue {
@@ -161,7 +169,7 @@ fn trace(t: u64, total: u64) -> ResourceSpans {
 }
 
 fn load(dir: &Path, spans: u64) -> u64 {
-    let blocks = dir.join("tenants/single-tenant/blocks");
+    let blocks = dir.join("tenants").join(TENANT).join("blocks");
     std::fs::create_dir_all(&blocks).expect("blocks dir");
     let catalog = Arc::new(
         Catalog::embedded()
@@ -192,40 +200,102 @@ fn load(dir: &Path, spans: u64) -> u64 {
     bytes
 }
 
-fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) {
-    let t0 = Instant::now();
-    let mut last = f();
-    let first = t0.elapsed();
-    let mut best = first;
-    for _ in 1..runs {
-        let t = Instant::now();
-        last = f();
-        best = best.min(t.elapsed());
-    }
-    (first, best, last)
+/// CPU time this thread has run, from the scheduler's accounting (nanosecond resolution, so
+/// a busy shared machine inflates wall time but not this); zero where unavailable.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
 }
+
+/// A figure: wall time of the first run and the best, CPU time of the best-CPU run.
+struct Timing {
+    first: Duration,
+    best: Duration,
+    cpu: Duration,
+}
+
+fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (Timing, T) {
+    let mut t = Timing {
+        first: Duration::MAX,
+        best: Duration::MAX,
+        cpu: Duration::MAX,
+    };
+    let mut last = None;
+    for i in 0..runs {
+        let (c0, t0) = (thread_cpu(), Instant::now());
+        last = Some(f());
+        let (wall, cpu) = (t0.elapsed(), thread_cpu().saturating_sub(c0));
+        if i == 0 {
+            t.first = wall;
+        }
+        t.best = t.best.min(wall);
+        t.cpu = t.cpu.min(cpu);
+    }
+    (t, last.expect("at least one run"))
+}
+
+/// Whether the figure named `label` was asked for (`SEXTANT_BENCH_ONLY=selective,broad`).
+fn wanted(label: &str) -> bool {
+    std::env::var("SEXTANT_BENCH_ONLY").map_or(true, |v| v.split(',').any(|x| x.trim() == label))
+}
+
+/// The data directory holding `spans` generated spans, generated unless a previous run left it.
+fn fixture(spans: u64) -> PathBuf {
+    let root = std::env::var_os("SEXTANT_BENCH_DIR")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR").map(|d| Path::new(&d).join("sextant-bench"))
+        })
+        .unwrap_or_else(|| std::env::temp_dir().join("sextant-bench"));
+    let dir = root.join(format!(
+        "tempo-v{FIXTURE_VERSION}-f{SPAN_FORMAT_VERSION}-{spans}"
+    ));
+    if dir.join(DONE).exists() {
+        println!("reusing the {spans} spans in {}", dir.display());
+        return dir;
+    }
+    // Generated aside and renamed when complete, so an interrupted run never leaves a partial
+    // fixture that a later run would trust.
+    let tmp = root.join(format!(".tmp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(&dir);
+    let t0 = Instant::now();
+    let disk = load(&tmp, spans);
+    std::fs::write(tmp.join(DONE), b"").expect("marker");
+    std::fs::rename(&tmp, &dir).expect("rename fixture");
+    println!(
+        "loaded {spans} spans into blocks ({:.1} MB) in {:.1?}, kept in {}",
+        disk as f64 / 1e6,
+        t0.elapsed(),
+        dir.display()
+    );
+    dir
+}
+
+/// Marks a complete fixture directory.
+const DONE: &str = "bench-fixture-complete";
 
 fn main() {
     let spans: u64 = std::env::var("SEXTANT_BENCH_SPANS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(10_000_000);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let t0 = Instant::now();
-    let disk = load(dir.path(), spans);
-    println!(
-        "loaded {spans} spans into blocks ({:.1} MB) in {:.1?}",
-        disk as f64 / 1e6,
-        t0.elapsed()
-    );
-    let mut config = StoreConfig::new(dir.path());
+    let dir = fixture(spans);
+    let mut config = StoreConfig::new(&dir);
     config.head_max_age = Duration::from_secs(3600);
-    // The fixture is dated in the past: keep retention and compaction from touching it.
+    // The fixture is dated in the past and reused between runs: keep retention and compaction
+    // from touching it.
     config.retention.max_age = None;
+    config.compaction.enabled = false;
     config.compaction.interval = std::time::Duration::from_secs(3600);
     let enricher = Arc::new(sextant_store::NoEnrichment);
     let store = Store::open(config, StoreMetrics::default(), enricher).expect("open");
-    let tenant = "single-tenant";
+    let tenant = TENANT;
+    // A server parses the price catalog at start (the GenAI attribute fallback prices with
+    // it); do it here too, so the first query's time is the query's.
+    let _ = Catalog::embedded();
     let searches = [
         (
             "selective",
@@ -237,9 +307,13 @@ fn main() {
             r#"{ name =~ "invoke_agent.*" } >> { span.gen_ai.tool.name = "search" }"#,
         ),
     ];
-    println!("| query | first | best of 3 | traces | bytes read |");
-    println!("|---|---|---|---|---|");
-    for (label, q) in searches {
+    let runs: usize = std::env::var("SEXTANT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    println!("| query | first | best of {runs} | best CPU | traces | bytes read |");
+    println!("|---|---|---|---|---|---|");
+    for (label, q) in searches.into_iter().filter(|(l, _)| wanted(l)) {
         let p = search::SearchParams {
             query: q.into(),
             start: BASE,
@@ -249,14 +323,26 @@ fn main() {
             min_duration: None,
             max_duration: None,
         };
-        let (first, best, r) = time(3, || search::run(&store, tenant, &p).expect("search"));
+        let (t, r) = time(runs, || search::run(&store, tenant, &p).expect("search"));
         let bytes = r.metrics.map_or(0, |m| m.inspected_bytes);
         println!(
-            "| {label} `{q}` | {first:.1?} | {best:.1?} | {} | {:.1} MB |",
+            "| {label} `{q}` | {:.1?} | {:.1?} | {:.1?} | {} | {:.1} MB |",
+            t.first,
+            t.best,
+            t.cpu,
             r.traces.len(),
             bytes as f64 / 1e6
         );
     }
+    if wanted("metrics") {
+        bench_metrics(&store, runs);
+    }
+    if wanted("trace-by-id") {
+        bench_lookups(&store, spans);
+    }
+}
+
+fn bench_metrics(store: &Store, runs: usize) {
     let q = "{ } | rate() by (resource.service.name)";
     let req = MetricsRequest {
         start_unix_nano: BASE,
@@ -264,19 +350,26 @@ fn main() {
         step_nanos: 60_000_000_000,
         instant: false,
     };
-    let (first, best, (series, m)) =
-        time(2, || metrics::run(&store, tenant, q, req).expect("metrics"));
+    let (t, (series, m)) = time(runs.min(3), || {
+        metrics::run(store, TENANT, q, req).expect("metrics")
+    });
     println!(
-        "| metrics `{q}` 1h | {first:.1?} | {best:.1?} | {} series | {:.1} MB |",
+        "| metrics `{q}` 1h | {:.1?} | {:.1?} | {:.1?} | {} series | {:.1} MB |",
+        t.first,
+        t.best,
+        t.cpu,
         series.len(),
         m.inspected_bytes as f64 / 1e6
     );
+}
+
+fn bench_lookups(store: &Store, spans: u64) {
     let traces = spans / SPANS_PER_TRACE;
     let mut lat: Vec<Duration> = (0..1000u64)
         .map(|i| {
             let id: [u8; 16] = trace_id(mix(i) % traces).try_into().expect("16 bytes");
             let t = Instant::now();
-            let found = store.find_trace(tenant, &id).expect("find");
+            let found = store.find_trace(TENANT, &id).expect("find");
             assert!(!found.is_empty());
             t.elapsed()
         })

@@ -1,6 +1,7 @@
 //! The Tempo HTTP API, as Grafana's Tempo data source calls it: traces by id here, search,
 //! tags and TraceQL metrics in the submodules, and the `tempopb.StreamingQuerier` gRPC service.
 
+mod columnar;
 mod fallback;
 pub mod grpc;
 mod json;

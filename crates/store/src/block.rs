@@ -306,6 +306,108 @@ impl Block {
         Ok(out)
     }
 
+    /// The spans of every trace in `ids` (sorted, deduplicated), in one pass over the row
+    /// groups that may hold any of them: many lookups share one open file and the decoding of
+    /// each row group instead of paying them per trace. Only the columns that rebuild OTLP
+    /// spans are read (`rows::rows_to_resource_spans`), not the derived GenAI ones.
+    pub fn find_traces(&self, ids: &[TraceId]) -> Result<Vec<RecordBatch>> {
+        let groups: Vec<usize> = (self.ranges.iter().enumerate())
+            .filter(|(_, (lo, hi))| {
+                let first = ids.partition_point(|id| id < lo);
+                ids.get(first).is_some_and(|id| id <= hi)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let wanted: Vec<u128> = ids.iter().map(|id| u128::from_be_bytes(*id)).collect();
+        let groups = self.groups_holding(groups, &wanted)?;
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        let builder = self.spans_builder()?;
+        let schema = builder.parquet_schema();
+        let mask = ProjectionMask::roots(schema, [col::TRACE_ID]);
+        let projection = ProjectionMask::roots(schema, 0..col::GENAI);
+        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let col = batch.column(0).as_fixed_size_binary();
+            let bits = arrow_buffer::BooleanBuffer::collect_bool(col.len(), |i| {
+                let id = <[u8; 16]>::try_from(col.value(i)).map_or(0, u128::from_be_bytes);
+                wanted.binary_search(&id).is_ok()
+            });
+            Ok(BooleanArray::new(bits, None))
+        });
+        let reader = builder
+            .with_projection(projection)
+            .with_row_groups(groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .build()?;
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = batch?;
+            if batch.num_rows() > 0 {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The row groups among `groups` whose trace-id dictionary holds one of `wanted` (ids as
+    /// big-endian integers, sorted). Ids are random, so the min/max ranges of a block's row
+    /// groups nearly always cover an id; the dictionary page (each id once, a tenth of the
+    /// rows) settles it without decoding the row group. Row groups without a dictionary are
+    /// kept.
+    fn groups_holding(&self, groups: Vec<usize>, wanted: &[u128]) -> Result<Vec<usize>> {
+        use parquet::column::page::{Page, PageReader};
+        let path = self.dir.join(SPANS_FILE);
+        let file = Arc::new(File::open(&path).map_err(StoreError::io(&path))?);
+        let meta = self.reader_meta.metadata();
+        let mut out = Vec::with_capacity(groups.len());
+        for g in groups {
+            let rg = meta.row_group(g);
+            let rows = usize::try_from(rg.num_rows()).unwrap_or(usize::MAX);
+            let chunk = rg.column(col::TRACE_ID);
+            let mut pages = parquet::file::serialized_reader::SerializedPageReader::new(
+                file.clone(),
+                chunk,
+                rows,
+                None,
+            )?;
+            let holds = match pages.get_next_page()? {
+                Some(Page::DictionaryPage {
+                    buf,
+                    encoding: Encoding::PLAIN | Encoding::PLAIN_DICTIONARY,
+                    ..
+                }) => buf.chunks_exact(16).any(|v| {
+                    <[u8; 16]>::try_from(v)
+                        .is_ok_and(|v| wanted.binary_search(&u128::from_be_bytes(v)).is_ok())
+                }),
+                _ => true,
+            };
+            if holds {
+                out.push(g);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The Arrow reader metadata of the spans file: row-group statistics for pruning, and
+    /// the base for readers with another schema (see [`Block::spans_reader`]).
+    pub fn spans_metadata(&self) -> &ArrowReaderMetadata {
+        &self.reader_meta
+    }
+
+    /// A reader over the spans file with `meta`, e.g. [`Block::spans_metadata`] re-derived
+    /// with a schema that reads strings as dictionaries.
+    pub fn spans_reader(
+        &self,
+        meta: ArrowReaderMetadata,
+    ) -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let path = self.dir.join(SPANS_FILE);
+        let file = File::open(&path).map_err(StoreError::io(&path))?;
+        Ok(ParquetRecordBatchReaderBuilder::new_with_metadata(
+            file, meta,
+        ))
+    }
+
     /// All spans, in trace-id order, in batches of about `ROW_GROUP_ROWS`.
     pub fn scan(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
         let reader = self

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use arrow_array::RecordBatch;
+use arrow_array::cast::AsArray;
 use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 
 use crate::error::Result;
@@ -74,6 +75,33 @@ impl Store {
             parts.extend(rows::rows_to_resource_spans(&batch, &all)?);
         }
         Ok(rows::merge_resource_spans(parts))
+    }
+
+    /// Every span of each trace in `ids`, from heads and blocks, reading each block once for
+    /// all of them (a search fetching its matches); unknown traces are absent from the map.
+    pub fn find_traces(
+        &self,
+        tenant: &str,
+        ids: &[TraceId],
+    ) -> Result<HashMap<TraceId, Vec<ResourceSpans>>> {
+        validate_tenant(tenant)?;
+        let mut sorted = ids.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let snap = self.snapshot(tenant);
+        let mut parts: HashMap<TraceId, Vec<ResourceSpans>> = HashMap::new();
+        for batch in &snap.head {
+            add_traces(batch, &sorted, &mut parts)?;
+        }
+        for block in &snap.blocks {
+            for batch in block.find_traces(&sorted)? {
+                add_traces(&crate::schema::upgrade(batch)?, &sorted, &mut parts)?;
+            }
+        }
+        Ok(parts
+            .into_iter()
+            .map(|(id, p)| (id, rows::merge_resource_spans(p)))
+            .collect())
     }
 
     /// The summary of one trace (root, timing, GenAI totals); `None` when unknown.
@@ -152,6 +180,30 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// Adds the rows of `batch` that belong to a trace of `sorted` to that trace's parts.
+fn add_traces(
+    batch: &RecordBatch,
+    sorted: &[TraceId],
+    parts: &mut HashMap<TraceId, Vec<ResourceSpans>>,
+) -> Result<()> {
+    let ids = batch
+        .column(crate::schema::col::TRACE_ID)
+        .as_fixed_size_binary();
+    let mut rows: HashMap<TraceId, Vec<usize>> = HashMap::new();
+    for row in 0..batch.num_rows() {
+        if let Ok(id) = TraceId::try_from(ids.value(row))
+            && sorted.binary_search(&id).is_ok()
+        {
+            rows.entry(id).or_default().push(row);
+        }
+    }
+    for (id, rows) in rows {
+        let spans = rows::rows_to_resource_spans(batch, &rows)?;
+        parts.entry(id).or_default().extend(spans);
+    }
+    Ok(())
 }
 
 /// Where an original span-schema column sits in a (possibly projected) batch.

@@ -20,7 +20,9 @@ use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int32Type, UInt64Type};
-use arrow_array::{Array, Float64Array, Int32Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    Array, DictionaryArray, Float64Array, Int32Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::DataType;
 
 use crate::block::Block;
@@ -29,6 +31,8 @@ use crate::schema::col;
 use crate::store::Store;
 use crate::summary::TraceId;
 use crate::tenant::validate_tenant;
+
+mod scan;
 
 /// A comparison operator of a predicate, with the column value on the left.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +139,32 @@ impl Store {
         start: u64,
         end: u64,
         columns: &[usize],
+        f: impl FnMut(Source<'_>) -> ControlFlow<()>,
+    ) -> Result<ScanStats> {
+        self.scan_sources(tenant, start, end, columns, false, f)
+    }
+
+    /// [`Store::scan_newest_first`], with the string columns of blocks read as dictionaries
+    /// (`Dictionary(Int32, Utf8)`: keys per span, each distinct value once per batch), so a
+    /// caller can work per distinct value. Head batches keep their `Utf8` columns.
+    pub fn scan_newest_first_dictionary(
+        &self,
+        tenant: &str,
+        start: u64,
+        end: u64,
+        columns: &[usize],
+        f: impl FnMut(Source<'_>) -> ControlFlow<()>,
+    ) -> Result<ScanStats> {
+        self.scan_sources(tenant, start, end, columns, true, f)
+    }
+
+    fn scan_sources(
+        &self,
+        tenant: &str,
+        start: u64,
+        end: u64,
+        columns: &[usize],
+        dictionary: bool,
         mut f: impl FnMut(Source<'_>) -> ControlFlow<()>,
     ) -> Result<ScanStats> {
         validate_tenant(tenant)?;
@@ -171,7 +201,12 @@ impl Store {
         for (i, block) in blocks.iter().enumerate() {
             stats.blocks += 1;
             let mut batches = Vec::new();
-            for batch in block.scan_columns(&cols)? {
+            let read: Box<dyn Iterator<Item = Result<RecordBatch>>> = if dictionary {
+                Box::new(scan::read_dictionary(block, &cols)?)
+            } else {
+                Box::new(block.scan_columns(&cols)?)
+            };
+            for batch in read {
                 let batch = batch?;
                 stats.inspected_spans += batch.num_rows() as u64;
                 stats.inspected_bytes += batch.get_array_memory_size() as u64;
@@ -187,26 +222,45 @@ impl Store {
     }
 
     /// The traces that may match `search`, newest first (by their newest span seen).
+    ///
+    /// The head is tested whole; each block, newest first, in two phases (`scan.rs`): the
+    /// predicate columns of the row groups their statistics do not rule out, then trace id and
+    /// time only for the rows that satisfied a group. Stops before an older block once
+    /// `limit` accepted candidates are newer than anything it holds.
     pub fn search_candidates(
         &self,
         tenant: &str,
         search: &CandidateSearch,
     ) -> Result<(Vec<Candidate>, ScanStats)> {
-        let mut columns = vec![col::TRACE_ID, col::START, col::DURATION];
-        columns.extend(search.groups.iter().flatten().map(|p| p.column));
+        validate_tenant(tenant)?;
+        let snap = self.snapshot(tenant);
+        let mut blocks: Vec<&Arc<Block>> = (snap.blocks.iter())
+            .filter(|b| b.overlaps(search.start, search.end))
+            .collect();
+        blocks.sort_unstable_by_key(|b| std::cmp::Reverse(b.meta.max_end_unix_nano));
         let everything = (search.accept)(0);
         let mut acc: HashMap<TraceId, (u64, u64)> = HashMap::new();
-        let stats = self.scan_newest_first(tenant, search.start, search.end, &columns, |src| {
-            for batch in &src.batches {
-                fold_batch(batch, src.projection, search, everything, &mut acc);
+        let mut stats = ScanStats::default();
+        let full = ColumnIndex::full();
+        for batch in snap.head.iter().filter(|b| {
+            let (lo, hi) = crate::head::time_range(b);
+            lo <= search.end && hi >= search.start
+        }) {
+            stats.inspected_spans += batch.num_rows() as u64;
+            stats.inspected_bytes += batch.get_array_memory_size() as u64;
+            let masks = span_masks(batch, &full, &search.groups);
+            let rows = (0..batch.num_rows()).filter(|r| everything || masks[*r] != 0);
+            fold_rows(batch, &full, rows.map(|r| (r, masks[r])), search, &mut acc);
+        }
+        for block in blocks {
+            if let Some(n) = search.limit
+                && enough(&acc, &search.accept, n, block.meta.max_end_unix_nano)
+            {
+                break;
             }
-            match (search.limit, src.next_end) {
-                (Some(n), Some(next)) if enough(&acc, &search.accept, n, next) => {
-                    ControlFlow::Break(())
-                }
-                _ => ControlFlow::Continue(()),
-            }
-        })?;
+            stats.blocks += 1;
+            scan::fold_block(block, search, everything, &mut acc, &mut stats)?;
+        }
         let mut out: Vec<Candidate> = acc
             .into_iter()
             .filter(|(_, (mask, _))| (search.accept)(*mask))
@@ -278,6 +332,8 @@ impl<'a> Source<'a> {
 /// A column of a batch, typed for predicate tests.
 enum Column<'a> {
     Str(&'a StringArray),
+    /// Strings read as a dictionary (block scans): tests run once per distinct value.
+    Dict(&'a DictionaryArray<Int32Type>, &'a StringArray),
     U64(&'a UInt64Array),
     I32(&'a Int32Array),
     F64(&'a Float64Array),
@@ -292,6 +348,10 @@ fn column<'a>(batch: &'a RecordBatch, proj: &ColumnIndex, c: usize) -> Column<'a
     let a = batch.column(i);
     match a.data_type() {
         DataType::Utf8 => Column::Str(a.as_string::<i32>()),
+        DataType::Dictionary(k, v) if **k == DataType::Int32 && **v == DataType::Utf8 => {
+            let d = a.as_dictionary::<Int32Type>();
+            Column::Dict(d, d.values().as_string::<i32>())
+        }
         DataType::UInt64 => Column::U64(a.as_primitive::<UInt64Type>()),
         DataType::Int32 => Column::I32(a.as_primitive::<Int32Type>()),
         DataType::Float64 => Column::F64(a.as_primitive::<Float64Type>()),
@@ -299,13 +359,17 @@ fn column<'a>(batch: &'a RecordBatch, proj: &ColumnIndex, c: usize) -> Column<'a
     }
 }
 
-fn test_row(c: &Column<'_>, t: &Test, row: usize) -> bool {
+fn test_str(t: &Test, v: &str) -> bool {
+    match t {
+        Test::Str(op, s) => op.holds(&v, &s.as_str()),
+        Test::StrMatch(m) => m(v),
+        _ => false,
+    }
+}
+
+/// Whether the value at `row` of a non-string column passes `t`.
+fn test_num(c: &Column<'_>, t: &Test, row: usize) -> bool {
     match (c, t) {
-        (Column::Missing, _) => false,
-        (Column::Str(a), Test::Str(op, v)) => {
-            a.is_valid(row) && op.holds(&a.value(row), &v.as_str())
-        }
-        (Column::Str(a), Test::StrMatch(m)) => a.is_valid(row) && m(a.value(row)),
         (Column::U64(a), Test::Int(op, v)) => {
             a.is_valid(row) && op.holds(&i128::from(a.value(row)), &i128::from(*v))
         }
@@ -326,71 +390,78 @@ fn test_row(c: &Column<'_>, t: &Test, row: usize) -> bool {
     }
 }
 
+/// Narrows `pass` (one flag per row) to the rows whose value in `c` passes `t`.
+fn and_test(c: &Column<'_>, t: &Test, pass: &mut [bool]) {
+    match c {
+        Column::Missing => pass.fill(false),
+        Column::Str(a) => {
+            for (row, p) in pass.iter_mut().enumerate() {
+                *p = *p && a.is_valid(row) && test_str(t, a.value(row));
+            }
+        }
+        Column::Dict(d, values) => {
+            let ok: Vec<bool> = (0..values.len())
+                .map(|i| values.is_valid(i) && test_str(t, values.value(i)))
+                .collect();
+            let keys = d.keys();
+            for (row, p) in pass.iter_mut().enumerate() {
+                *p = *p
+                    && keys.is_valid(row)
+                    && usize::try_from(keys.value(row))
+                        .ok()
+                        .and_then(|k| ok.get(k).copied())
+                        .unwrap_or(false);
+            }
+        }
+        _ => {
+            for (row, p) in pass.iter_mut().enumerate() {
+                *p = *p && test_num(c, t, row);
+            }
+        }
+    }
+}
+
 /// For each row of `batch`, the groups (bit `i` = group `i`, at most 64) the span satisfies.
+/// Each predicate is tested column-wise (once per distinct value for dictionary columns).
 pub fn span_masks(
     batch: &RecordBatch,
     idx: &ColumnIndex,
     groups: &[Vec<SpanPredicate>],
 ) -> Vec<u64> {
-    let cols = resolve(batch, idx, groups);
-    (0..batch.num_rows())
-        .map(|row| mask_of(&cols, row))
-        .collect()
-}
-
-type Resolved<'a, 't> = Vec<Vec<(Column<'a>, &'t Test)>>;
-
-fn resolve<'a, 't>(
-    batch: &'a RecordBatch,
-    idx: &ColumnIndex,
-    groups: &'t [Vec<SpanPredicate>],
-) -> Resolved<'a, 't> {
-    groups
-        .iter()
-        .take(64)
-        .map(|g| {
-            g.iter()
-                .map(|p| (column(batch, idx, p.column), &p.test))
-                .collect()
-        })
-        .collect()
-}
-
-fn mask_of(groups: &Resolved<'_, '_>, row: usize) -> u64 {
-    let mut mask = 0u64;
-    for (i, g) in groups.iter().enumerate() {
-        if g.iter().all(|(c, t)| test_row(c, t, row)) {
-            mask |= 1 << i;
+    let n = batch.num_rows();
+    let mut masks = vec![0u64; n];
+    let mut pass = vec![true; n];
+    for (i, g) in groups.iter().take(64).enumerate() {
+        pass.fill(true);
+        for p in g {
+            and_test(&column(batch, idx, p.column), &p.test, &mut pass);
+        }
+        for (m, ok) in masks.iter_mut().zip(&pass) {
+            *m |= u64::from(*ok) << i;
         }
     }
-    mask
+    masks
 }
 
-fn fold_batch(
+/// Adds `(row, mask)` pairs of `batch` to the candidates, skipping spans outside the time range.
+fn fold_rows(
     batch: &RecordBatch,
     proj: &ColumnIndex,
+    rows: impl Iterator<Item = (usize, u64)>,
     search: &CandidateSearch,
-    everything: bool,
     acc: &mut HashMap<TraceId, (u64, u64)>,
 ) {
-    let (Some(ti), Some(si), Some(di)) = (
-        proj.index(col::TRACE_ID),
-        proj.index(col::START),
-        proj.index(col::DURATION),
-    ) else {
+    let (Some(ti), Some(si)) = (proj.index(col::TRACE_ID), proj.index(col::START)) else {
         return;
     };
     let ids = batch.column(ti).as_fixed_size_binary();
     let starts = batch.column(si).as_primitive::<UInt64Type>();
-    let durs = batch.column(di).as_primitive::<UInt64Type>();
-    let groups = resolve(batch, proj, &search.groups);
-    for row in 0..batch.num_rows() {
+    // Without durations the caller knows every span ends in range.
+    let durs = (proj.index(col::DURATION)).map(|di| batch.column(di).as_primitive::<UInt64Type>());
+    for (row, mask) in rows {
         let start = starts.value(row);
-        if start > search.end || start.saturating_add(durs.value(row)) < search.start {
-            continue;
-        }
-        let mask = mask_of(&groups, row);
-        if mask == 0 && !everything {
+        let end = durs.map_or(search.end, |d| start.saturating_add(d.value(row)));
+        if start > search.end || end < search.start {
             continue;
         }
         let Ok(id) = TraceId::try_from(ids.value(row)) else {
@@ -403,118 +474,4 @@ fn fold_batch(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::genai::NoEnrichment;
-    use crate::testutil::{sample_request, trace_id};
-    use crate::{SpanBatchBuilder, StoreConfig, StoreMetrics};
-    use prost::Message;
-
-    fn store_with(dir: &std::path::Path, flush: bool) -> Store {
-        let mut c = StoreConfig::new(dir);
-        c.head_max_age = std::time::Duration::from_secs(3600);
-        let store = Store::open(c, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
-        let req = sample_request(6, 4, 3);
-        let mut b = SpanBatchBuilder::with_capacity(24);
-        b.push_request(&req, &NoEnrichment).expect("push");
-        let batch = b.finish().expect("batch");
-        futures::executor::block_on(store.write("t", req.encode_to_vec().into(), batch))
-            .expect("write");
-        if flush {
-            store.flush().expect("flush");
-        }
-        store
-    }
-
-    fn search(groups: Vec<Vec<SpanPredicate>>, accept: Accept) -> CandidateSearch {
-        CandidateSearch {
-            start: 0,
-            end: u64::MAX,
-            groups,
-            accept,
-            limit: None,
-        }
-    }
-
-    fn status_error() -> SpanPredicate {
-        SpanPredicate {
-            column: col::STATUS_CODE,
-            test: Test::Int(CmpOp::Eq, 2),
-        }
-    }
-
-    #[test]
-    fn candidates_agree_between_head_and_blocks() {
-        for flush in [false, true] {
-            let dir = tempfile::tempdir().expect("tempdir");
-            let store = store_with(dir.path(), flush);
-            let all = store
-                .search_candidates("t", &search(vec![], Arc::new(|_| true)))
-                .expect("search")
-                .0;
-            assert_eq!(all.len(), 6, "flush={flush}");
-            // Newest first: trace t starts at base + t ms.
-            let want: [u8; 16] = trace_id(3, 5).try_into().expect("16 bytes");
-            assert_eq!(all[0].trace_id, want);
-            let (errs, stats) = store
-                .search_candidates(
-                    "t",
-                    &search(vec![vec![status_error()]], Arc::new(|m| m & 1 == 1)),
-                )
-                .expect("search");
-            assert_eq!(errs.len(), 6);
-            assert_eq!(stats.inspected_spans, 24);
-            let none = store
-                .search_candidates(
-                    "t",
-                    &search(
-                        vec![vec![
-                            status_error(),
-                            SpanPredicate {
-                                column: col::NAME,
-                                test: Test::StrMatch(Arc::new(|s| s.starts_with("invoke"))),
-                            },
-                        ]],
-                        Arc::new(|m| m & 1 == 1),
-                    ),
-                )
-                .expect("search")
-                .0;
-            assert!(none.is_empty(), "the root span is not the failing one");
-        }
-    }
-
-    #[test]
-    fn time_range_and_limit_cut_candidates() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = store_with(dir.path(), true);
-        let base = 1_700_000_000_000_000_000u64;
-        let mut s = search(vec![], Arc::new(|_| true));
-        s.start = base + 3_000_000;
-        let got = store.search_candidates("t", &s).expect("search").0;
-        assert_eq!(got.len(), 3, "traces 3, 4 and 5 start in range");
-        let mut s = search(
-            vec![vec![SpanPredicate {
-                column: col::DURATION,
-                test: Test::Int(CmpOp::Gt, 500),
-            }]],
-            Arc::new(|m| m & 1 == 1),
-        );
-        s.limit = Some(1);
-        assert!(
-            store
-                .search_candidates("t", &s)
-                .expect("search")
-                .0
-                .is_empty()
-        );
-    }
-
-    #[test]
-    fn ops_compare_with_column_on_the_left() {
-        assert!(CmpOp::Lt.holds(&1, &2));
-        assert!(!CmpOp::Gt.holds(&1, &2));
-        assert!(CmpOp::Ne.holds(&"a", &"b"));
-        assert!(CmpOp::Ge.holds(&2.0, &2.0));
-    }
-}
+mod tests;

@@ -47,7 +47,7 @@ pub use conditions::{Condition, Conditions, conditions};
 pub use display::format_duration;
 pub use error::{Error, EvalError, ParseError, ValidateError};
 pub use eval::{AttributeFallback, Engine, NoFallback, SpanMatch, SpansetResult, TraceResult};
-pub use metrics::{MetricsEvaluator, MetricsRequest, Series, default_step};
+pub use metrics::{MetricsEvaluator, MetricsRequest, Series, SeriesId, default_step};
 pub use parser::{parse_field_ref, parse_syntax};
 pub use validate::validate;
 pub use value::Value;

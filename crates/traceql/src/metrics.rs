@@ -160,8 +160,15 @@ pub struct MetricsEvaluator<'e> {
     step: u64,
     steps: usize,
     compare: Option<Compare>,
-    series: HashMap<String, (Vec<Value>, Acc)>,
+    /// Series by the debug text of their labels, an index into `accs`.
+    index: HashMap<String, usize>,
+    accs: Vec<(Vec<Value>, Acc)>,
 }
+
+/// A series of a [`MetricsEvaluator`], for callers that fold span columns directly
+/// ([`MetricsEvaluator::series_for`], [`MetricsEvaluator::observe_value`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeriesId(usize);
 
 impl<'e> MetricsEvaluator<'e> {
     /// Prepares to evaluate `engine`'s metrics query over `req`.
@@ -196,7 +203,8 @@ impl<'e> MetricsEvaluator<'e> {
                 } => Some(Compare::new(selection, *top, *window, steps as usize)),
                 _ => None,
             },
-            series: HashMap::new(),
+            index: HashMap::new(),
+            accs: Vec::new(),
         })
     }
 
@@ -251,14 +259,72 @@ impl<'e> MetricsEvaluator<'e> {
         for f in &self.query.by {
             labels.push(self.engine.field_value(view, f, i)?);
         }
-        let key = format!("{labels:?}");
-        let steps = self.steps;
-        let entry = self
-            .series
-            .entry(key)
-            .or_insert_with(|| (labels, Acc::new(steps)));
-        entry.1.add(step, value, bucketed);
+        let id = self.series_for(labels);
+        self.add(id, step, value, bucketed);
         Ok(())
+    }
+
+    /// The `by()` fields, in order: the labels [`MetricsEvaluator::series_for`] takes.
+    pub fn by_fields(&self) -> &[FieldRef] {
+        &self.query.by
+    }
+
+    /// For a caller folding span columns instead of traces: `None` when the function cannot
+    /// be fed that way (`compare()`), else the field whose value each span contributes
+    /// (`None` for `rate()` and `count_over_time()`).
+    pub fn columnar_field(&self) -> Option<Option<&FieldRef>> {
+        match &self.query.func {
+            MetricsFunc::Rate | MetricsFunc::CountOverTime => Some(None),
+            MetricsFunc::MinOverTime(f)
+            | MetricsFunc::MaxOverTime(f)
+            | MetricsFunc::SumOverTime(f)
+            | MetricsFunc::AvgOverTime(f)
+            | MetricsFunc::HistogramOverTime(f)
+            | MetricsFunc::QuantileOverTime(f, _) => Some(Some(f)),
+            MetricsFunc::Compare { .. } => None,
+        }
+    }
+
+    /// The series with these label values (of [`MetricsEvaluator::by_fields`]), created empty
+    /// when new.
+    pub fn series_for(&mut self, labels: Vec<Value>) -> SeriesId {
+        let key = format!("{labels:?}");
+        if let Some(&i) = self.index.get(&key) {
+            return SeriesId(i);
+        }
+        self.accs.push((labels, Acc::new(self.steps)));
+        self.index.insert(key, self.accs.len() - 1);
+        SeriesId(self.accs.len() - 1)
+    }
+
+    /// Adds one span that the query keeps, starting at `start_unix_nano`, to `series`;
+    /// `value` is the span's value of [`MetricsEvaluator::columnar_field`] (ignored when it
+    /// is `None`). Spans outside the range, and values that are not numbers, are skipped.
+    pub fn observe_value(&mut self, series: SeriesId, start_unix_nano: u64, value: Option<&Value>) {
+        let ts = start_unix_nano;
+        if ts <= self.start || ts > self.end {
+            return;
+        }
+        let step = ((ts - self.start - 1) / self.step) as usize;
+        let bucketed = matches!(
+            self.query.func,
+            MetricsFunc::HistogramOverTime(_) | MetricsFunc::QuantileOverTime(..)
+        );
+        let v = match (self.columnar_field(), value) {
+            (Some(None), _) => 0.0,
+            (Some(Some(f)), Some(v)) => match floatize(f, v, bucketed) {
+                Some(v) => v,
+                None => return,
+            },
+            _ => return,
+        };
+        self.add(series, step, v, bucketed);
+    }
+
+    fn add(&mut self, series: SeriesId, step: usize, value: f64, bucketed: bool) {
+        if let Some((_, acc)) = self.accs.get_mut(series.0) {
+            acc.add(step, value, bucketed);
+        }
     }
 
     /// The series, after `topk`/`bottomk` and filters; sorted by labels.
@@ -269,7 +335,7 @@ impl<'e> MetricsEvaluator<'e> {
             return out;
         }
         let mut out = Vec::new();
-        for (labels, acc) in self.series.values() {
+        for (labels, acc) in &self.accs {
             let named = self.label_pairs(labels.clone());
             out.extend(self.series_of(named, acc));
         }

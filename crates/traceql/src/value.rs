@@ -180,6 +180,27 @@ pub fn compare_nil(op: BinaryOp, other: &Value) -> bool {
     }
 }
 
+/// The `status` of an OTLP status code (codes outside the enum read as unset).
+pub fn status_of_code(code: i32) -> Status {
+    match code {
+        1 => Status::Ok,
+        2 => Status::Error,
+        _ => Status::Unset,
+    }
+}
+
+/// The `kind` of an OTLP span kind number (unknown numbers read as unspecified).
+pub fn kind_of_code(kind: i32) -> Kind {
+    match kind {
+        1 => Kind::Internal,
+        2 => Kind::Server,
+        3 => Kind::Client,
+        4 => Kind::Producer,
+        5 => Kind::Consumer,
+        _ => Kind::Unspecified,
+    }
+}
+
 /// Evaluates a comparison or regex operator; an absent value (`Nil`) compares false, even
 /// with `!=` (use [`compare_nil`] for a `nil` literal). `re` is the compiled right side of
 /// `=~`/`!~`.

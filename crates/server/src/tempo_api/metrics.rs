@@ -18,7 +18,7 @@ use sextant_traceql::{Engine, MetricsEvaluator, MetricsRequest, Series, default_
 use super::legacy::go_duration;
 use super::search::{compile, key_values};
 use super::tempopb as pb;
-use super::{json, light, pushdown, respond};
+use super::{columnar, json, light, pushdown, respond};
 use crate::error::ApiError;
 use crate::params;
 use crate::state::AppState;
@@ -84,14 +84,17 @@ pub fn run(
     let bad = |e: sextant_traceql::EvalError| ApiError::BadRequest(format!("query failed: {e}"));
     let mut eval = MetricsEvaluator::new(&engine, req).map_err(bad)?;
     let plan = pushdown::plan(engine.query());
-    let (stats, traces) = if engine.is_span_local() {
-        (
-            fold_spans(store, tenant, &engine, &plan, req, &mut eval)?,
-            0,
-        )
-    } else {
-        fold_traces(store, tenant, &plan, req, &mut eval)?
-    };
+    let (stats, traces) =
+        if let Some(stats) = columnar::try_fold(store, tenant, &engine, req, &mut eval)? {
+            (stats, 0)
+        } else if engine.is_span_local() {
+            (
+                fold_spans(store, tenant, &engine, &plan, req, &mut eval)?,
+                0,
+            )
+        } else {
+            fold_traces(store, tenant, &plan, req, &mut eval)?
+        };
     let metrics = pb::SearchMetrics {
         inspected_traces: traces,
         inspected_bytes: stats.inspected_bytes,

@@ -145,6 +145,54 @@ fn dnf(e: &FieldExpr) -> Option<Vec<Vec<SpanPredicate>>> {
     }
 }
 
+/// The filter as alternatives of conjunctions that hold for exactly the spans the engine
+/// keeps (not a widening), or `None` when some comparison is not answered by a column the
+/// way the engine answers it: only span intrinsics and `resource.service.name =` a named
+/// service (the column says `unknown_service` where the engine sees nil).
+pub fn exact_dnf(e: &FieldExpr) -> Option<Vec<Vec<SpanPredicate>>> {
+    let alts = match e {
+        FieldExpr::Binary(BinaryOp::And, l, r) => {
+            let (a, b) = (exact_dnf(l)?, exact_dnf(r)?);
+            if a.len() * b.len() > MAX_DNF {
+                return None;
+            }
+            a.iter()
+                .flat_map(|x| b.iter().map(move |y| [x.clone(), y.clone()].concat()))
+                .collect()
+        }
+        FieldExpr::Binary(BinaryOp::Or, l, r) => [exact_dnf(l)?, exact_dnf(r)?].concat(),
+        FieldExpr::Binary(op, l, r) => {
+            let (f, op, s) = match (&**l, &**r) {
+                (FieldExpr::Field(f), FieldExpr::Static(s)) => (f, *op, s),
+                (FieldExpr::Static(s), FieldExpr::Field(f)) if !op.is_regex() => (f, flip(*op), s),
+                _ => return None,
+            };
+            if !exact_field(f, op, s) {
+                return None;
+            }
+            vec![vec![predicate(f, op, s)?]]
+        }
+        _ => return None,
+    };
+    (alts.len() <= MAX_DNF).then_some(alts)
+}
+
+fn exact_field(f: &FieldRef, op: BinaryOp, s: &Static) -> bool {
+    match f {
+        FieldRef::Intrinsic { intrinsic, .. } => matches!(
+            intrinsic,
+            Intrinsic::Name | Intrinsic::Duration | Intrinsic::Status | Intrinsic::Kind
+        ),
+        FieldRef::Attribute(a) => {
+            !a.parent
+                && a.scope == AttributeScope::Resource
+                && a.name == "service.name"
+                && op == BinaryOp::Eq
+                && matches!(s, Static::Str(v) if v != "unknown_service")
+        }
+    }
+}
+
 fn flip(op: BinaryOp) -> BinaryOp {
     match op {
         BinaryOp::Lt => BinaryOp::Gt,
@@ -264,6 +312,10 @@ fn kind_code(k: Kind) -> i64 {
 mod tests {
     use super::*;
 
+    fn plan_query(q: &str) -> Query {
+        sextant_traceql::parse(q).expect("valid query")
+    }
+
     fn plan_of(q: &str) -> Plan {
         plan(&sextant_traceql::parse(q).expect("valid query"))
     }
@@ -287,6 +339,33 @@ mod tests {
             panic!("regex becomes a matcher");
         };
         assert!(m("invoke_agent planner") && !m("chat"));
+    }
+
+    #[test]
+    fn exact_filters_are_intrinsics_and_named_services() {
+        let exact = |q: &str| {
+            let Root::Pipeline(p) = plan_query(q).root else {
+                panic!("search query");
+            };
+            match p.stages.first() {
+                Some(Stage::Spanset(SpansetExpr::Filter(Some(f)))) => exact_dnf(f),
+                _ => panic!("a filter"),
+            }
+        };
+        let d = exact(r#"{ (status = error || kind = server) && duration > 2s }"#).expect("exact");
+        assert_eq!(d.len(), 2);
+        assert!(d.iter().all(|g| g.len() == 2));
+        assert!(exact(r#"{ resource.service.name = "api" && name =~ "GET.*" }"#).is_some());
+        for q in [
+            r#"{ resource.service.name != "api" }"#,
+            r#"{ resource.service.name = "unknown_service" }"#,
+            r#"{ span.gen_ai.request.model = "gpt-4o" }"#,
+            r#"{ statusMessage = "" }"#,
+            "{ !(status = error) }",
+            "{ .a = 1 || status = error }",
+        ] {
+            assert!(exact(q).is_none(), "{q}");
+        }
     }
 
     #[test]

@@ -177,20 +177,29 @@ pub fn run(store: &Store, tenant: &str, p: &SearchParams) -> Result<pb::SearchRe
     for pass in 0..2 {
         let (cands, s) = store.search_candidates(tenant, &search)?;
         stats = add(stats, s);
-        for c in cands {
-            if found.len() >= p.limit {
+        let mut fresh = cands
+            .into_iter()
+            .map(|c| c.trace_id)
+            .filter(|id| seen.insert(*id));
+        // Fetched a chunk at a time (each block read once per chunk), as many as are still
+        // missing, in candidate order so the newest matches win.
+        while found.len() < p.limit {
+            let chunk: Vec<TraceId> = fresh.by_ref().take(p.limit - found.len()).collect();
+            if chunk.is_empty() {
                 break;
             }
-            if !seen.insert(c.trace_id) {
-                continue;
-            }
-            inspected += 1;
-            let trace = store.find_trace(tenant, &c.trace_id)?;
-            let result = engine
-                .eval_trace(&trace)
-                .map_err(|e| ApiError::BadRequest(format!("query failed: {e}")))?;
-            if let Some(r) = result.filter(|r| duration_ok(p, r.duration_nanos)) {
-                found.push(r);
+            inspected = inspected.saturating_add(u32::try_from(chunk.len()).unwrap_or(u32::MAX));
+            let mut traces = store.find_traces(tenant, &chunk)?;
+            for id in &chunk {
+                let Some(trace) = traces.remove(id) else {
+                    continue;
+                };
+                let result = engine
+                    .eval_trace(&trace)
+                    .map_err(|e| ApiError::BadRequest(format!("query failed: {e}")))?;
+                if let Some(r) = result.filter(|r| duration_ok(p, r.duration_nanos)) {
+                    found.push(r);
+                }
             }
         }
         if found.len() >= p.limit || pass == 1 {

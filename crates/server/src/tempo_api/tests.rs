@@ -540,3 +540,56 @@ async fn streaming_querier_answers_search_and_tags() {
         grpc_call(&f, "SearchTagsV2", &pb::SearchTagsRequest::default()).await;
     assert!(got[0].scopes.iter().any(|s| s.name == "intrinsic"));
 }
+
+/// The series of `q` computed the slow way: every trace assembled and evaluated whole.
+fn metrics_by_traces(
+    store: &Store,
+    q: &str,
+    req: sextant_traceql::MetricsRequest,
+) -> Vec<sextant_traceql::Series> {
+    let engine = super::search::compile(q).expect("query");
+    let mut eval = sextant_traceql::MetricsEvaluator::new(&engine, req).expect("evaluator");
+    let all = sextant_store::search::CandidateSearch {
+        start: 0,
+        end: u64::MAX,
+        groups: Vec::new(),
+        accept: Arc::new(|_| true),
+        limit: None,
+    };
+    let (traces, _) = store
+        .search_candidates("single-tenant", &all)
+        .expect("candidates");
+    for t in traces {
+        let spans = store
+            .find_trace("single-tenant", &t.trace_id)
+            .expect("trace");
+        eval.observe_trace(&spans).expect("observe");
+    }
+    eval.finish()
+}
+
+#[test]
+fn columnar_metrics_agree_with_whole_trace_evaluation() {
+    let req = sextant_traceql::MetricsRequest {
+        start_unix_nano: BASE - 60 * SEC,
+        end_unix_nano: BASE + 600 * SEC,
+        step_nanos: 60 * SEC,
+        instant: false,
+    };
+    let queries = [
+        "{ } | rate() by (resource.service.name)",
+        "{ status = error || duration > 100ms } | count_over_time() by (name, status)",
+        r#"{ resource.service.name = "agent-svc" } | avg_over_time(duration) by (kind)"#,
+        "{ name =~ \"chat.*\" } | quantile_over_time(duration, .5, .9)",
+        "{ } | max_over_time(duration)",
+    ];
+    for flush in [false, true] {
+        let f = setup(flush);
+        for q in queries {
+            let (fast, _) = super::metrics::run(&f.store, "single-tenant", q, req).expect("run");
+            let want = metrics_by_traces(&f.store, q, req);
+            assert!(!want.is_empty(), "{q}");
+            assert_eq!(fast, want, "{q} (flush={flush})");
+        }
+    }
+}

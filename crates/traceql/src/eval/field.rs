@@ -4,9 +4,7 @@
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 
 use super::Ctx;
-use crate::ast::{
-    Attribute, AttributeScope, BinaryOp, FieldExpr, FieldRef, Intrinsic, Kind, Static, Status,
-};
+use crate::ast::{Attribute, AttributeScope, BinaryOp, FieldExpr, FieldRef, Intrinsic, Static};
 use crate::error::EvalError;
 use crate::value::{Value, arith, compare, compare_nil, hex};
 
@@ -194,27 +192,16 @@ impl Ctx<'_, '_> {
                 Value::Duration(i64::try_from(s.duration_nanos()).unwrap_or(i64::MAX))
             }
             Intrinsic::Name => Value::Str(span.name.clone()),
-            Intrinsic::Status => {
-                Value::Status(match span.status.as_ref().map_or(0, |st| st.code) {
-                    1 => Status::Ok,
-                    2 => Status::Error,
-                    _ => Status::Unset,
-                })
-            }
+            Intrinsic::Status => Value::Status(crate::value::status_of_code(
+                span.status.as_ref().map_or(0, |st| st.code),
+            )),
             Intrinsic::StatusMessage => Value::Str(
                 span.status
                     .as_ref()
                     .map(|st| st.message.clone())
                     .unwrap_or_default(),
             ),
-            Intrinsic::Kind => Value::Kind(match span.kind {
-                1 => Kind::Internal,
-                2 => Kind::Server,
-                3 => Kind::Client,
-                4 => Kind::Producer,
-                5 => Kind::Consumer,
-                _ => Kind::Unspecified,
-            }),
+            Intrinsic::Kind => Value::Kind(crate::value::kind_of_code(span.kind)),
             Intrinsic::Parent => return Err(EvalError::Unsupported("parent".into())),
             Intrinsic::RootName => opt_str(view.root_name()),
             Intrinsic::RootServiceName => opt_str(view.root_service_name()),
