@@ -147,6 +147,39 @@ fn crash_between_block_and_wal_cut_does_not_replay_flushed_spans() {
 }
 
 #[test]
+fn blocks_carry_trace_id_bloom_filters_that_never_miss_a_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 300 id prefixes (seeds) of 10 traces each, spread over the id space.
+    let mut b = SpanBatchBuilder::with_capacity(30_000);
+    for seed in 1..=300 {
+        b.push_request(&sample_request(10, 10, seed), &NoEnrichment)
+            .expect("push");
+    }
+    let batch = Arc::new(b.finish().expect("batch"));
+    let block = crate::block::write_batches(dir.path(), &[batch], 0).expect("block");
+    assert!(block.row_groups() > 1, "several row groups");
+    let id = |seed, t| -> [u8; 16] { trace_id(seed, t).try_into().expect("16 bytes") };
+    for seed in 1..=300 {
+        for t in 0..10 {
+            assert!(
+                block.may_hold(&id(seed, t)),
+                "bloom filter misses {seed}/{t}"
+            );
+        }
+        let rows: usize = (block.find_trace(&id(seed, 3)).expect("find").iter())
+            .map(|b| b.num_rows())
+            .sum();
+        assert_eq!(rows, 10);
+    }
+    // Never-written ids that sort among written ones: the filters rule out nearly all.
+    let absent = (1..=300)
+        .flat_map(|seed| (50..60).map(move |t| id(seed, t)))
+        .filter(|i| block.may_hold(i))
+        .count();
+    assert!(absent < 150, "{absent} of 3000 absent ids pass the filters");
+}
+
+#[test]
 fn compaction_keeps_every_span() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = config(dir.path());
