@@ -7,8 +7,8 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
@@ -20,6 +20,7 @@ use parquet::arrow::arrow_reader::{
     RowFilter,
 };
 use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::bloom_filter::Sbbf;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
@@ -65,6 +66,9 @@ pub struct Block {
     reader_meta: ArrowReaderMetadata,
     /// Min and max trace id per row group.
     ranges: Vec<(TraceId, TraceId)>,
+    /// Trace-id bloom filter per row group (`None` in blocks written without them), read on
+    /// the first lookup.
+    blooms: OnceLock<Vec<Option<Sbbf>>>,
 }
 
 /// A unique, time-ordered block id.
@@ -92,6 +96,12 @@ fn writer_properties() -> WriterProperties {
         .set_column_encoding(plain("start_unix_nano"), Encoding::DELTA_BINARY_PACKED)
         .set_column_dictionary_enabled(plain("duration_nano"), false)
         .set_column_encoding(plain("duration_nano"), Encoding::DELTA_BINARY_PACKED)
+        // Row groups of a block split the trace-id space, so every block has one row group
+        // whose range holds any id; its bloom filter (folded to ~10 bits per trace after
+        // writing) says whether the trace is really there without decoding the row group.
+        .set_column_bloom_filter_enabled(plain("trace_id"), true)
+        .set_column_bloom_filter_fpp(plain("trace_id"), 0.01)
+        .set_column_bloom_filter_max_ndv(plain("trace_id"), ROW_GROUP_ROWS as u64)
         .build()
 }
 
@@ -250,6 +260,7 @@ impl Block {
             dir: dir.to_owned(),
             reader_meta,
             ranges,
+            blooms: OnceLock::new(),
         })
     }
 
@@ -271,15 +282,52 @@ impl Block {
         ))
     }
 
-    /// The spans of one trace in this block.
-    pub fn find_trace(&self, trace_id: &TraceId) -> Result<Vec<RecordBatch>> {
-        let groups: Vec<usize> = self
-            .ranges
+    /// The trace-id bloom filter of each row group; `None` where the block has none or it
+    /// cannot be read (the lookup then decodes the row group, as without filters).
+    fn blooms(&self) -> &[Option<Sbbf>] {
+        self.blooms.get_or_init(|| {
+            let Ok(builder) = self.spans_builder() else {
+                return Vec::new();
+            };
+            (0..self.ranges.len())
+                .map(|rg| {
+                    builder
+                        .get_row_group_column_bloom_filter(rg, col::TRACE_ID)
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(block = %self.meta.id, row_group = rg, error = %e,
+                                "unreadable trace-id bloom filter");
+                            None
+                        })
+                })
+                .collect()
+        })
+    }
+
+    /// Number of row groups in the spans file.
+    pub fn row_groups(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// False when the trace is certainly not in this block (by range and bloom filter).
+    pub fn may_hold(&self, trace_id: &TraceId) -> bool {
+        self.candidate_groups(trace_id).next().is_some()
+    }
+
+    fn candidate_groups<'a>(&'a self, trace_id: &'a TraceId) -> impl Iterator<Item = usize> + 'a {
+        self.ranges
             .iter()
             .enumerate()
-            .filter(|(_, (lo, hi))| lo <= trace_id && trace_id <= hi)
+            .filter(move |(_, (lo, hi))| lo <= trace_id && trace_id <= hi)
             .map(|(i, _)| i)
-            .collect();
+            .filter(move |&i| {
+                let bloom = self.blooms().get(i).and_then(Option::as_ref);
+                bloom.is_none_or(|b| b.check(&trace_id[..]))
+            })
+    }
+
+    /// The spans of one trace in this block.
+    pub fn find_trace(&self, trace_id: &TraceId) -> Result<Vec<RecordBatch>> {
+        let groups: Vec<usize> = self.candidate_groups(trace_id).collect();
         if groups.is_empty() {
             return Ok(Vec::new());
         }

@@ -21,6 +21,7 @@ pub mod config;
 pub mod error;
 pub mod genai;
 pub mod head;
+mod listing;
 mod maintenance;
 pub mod metrics;
 mod read;

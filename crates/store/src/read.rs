@@ -33,7 +33,7 @@ pub struct TraceQuery {
 }
 
 impl TraceQuery {
-    fn matches(&self, s: &TraceSummary) -> bool {
+    pub(crate) fn matches(&self, s: &TraceSummary) -> bool {
         let g = &s.genai;
         s.start_unix_nano >= self.start
             && s.start_unix_nano <= self.end
@@ -133,18 +133,6 @@ impl Store {
             .into_values()
             .filter(|s| s.start_unix_nano >= start && s.start_unix_nano <= end)
             .collect())
-    }
-
-    /// Trace summaries matching `q`, newest first.
-    pub fn list_traces(&self, tenant: &str, q: &TraceQuery) -> Result<Vec<TraceSummary>> {
-        let mut out: Vec<TraceSummary> = self
-            .summaries(tenant, q.start, q.end)?
-            .into_iter()
-            .filter(|s| q.matches(s))
-            .collect();
-        out.sort_unstable_by_key(|s| std::cmp::Reverse(s.start_unix_nano));
-        out.truncate(q.limit);
-        Ok(out)
     }
 
     /// Calls `f` with every batch holding spans that may start in `[start, end]`: head batches

@@ -147,6 +147,98 @@ fn crash_between_block_and_wal_cut_does_not_replay_flushed_spans() {
 }
 
 #[test]
+fn blocks_carry_trace_id_bloom_filters_that_never_miss_a_trace() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 300 id prefixes (seeds) of 10 traces each, spread over the id space.
+    let mut b = SpanBatchBuilder::with_capacity(30_000);
+    for seed in 1..=300 {
+        b.push_request(&sample_request(10, 10, seed), &NoEnrichment)
+            .expect("push");
+    }
+    let batch = Arc::new(b.finish().expect("batch"));
+    let block = crate::block::write_batches(dir.path(), &[batch], 0).expect("block");
+    assert!(block.row_groups() > 1, "several row groups");
+    let id = |seed, t| -> [u8; 16] { trace_id(seed, t).try_into().expect("16 bytes") };
+    for seed in 1..=300 {
+        for t in 0..10 {
+            assert!(
+                block.may_hold(&id(seed, t)),
+                "bloom filter misses {seed}/{t}"
+            );
+        }
+        let rows: usize = (block.find_trace(&id(seed, 3)).expect("find").iter())
+            .map(|b| b.num_rows())
+            .sum();
+        assert_eq!(rows, 10);
+    }
+    // Never-written ids that sort among written ones: the filters rule out nearly all.
+    let absent = (1..=300)
+        .flat_map(|seed| (50..60).map(move |t| id(seed, t)))
+        .filter(|i| block.may_hold(i))
+        .count();
+    assert!(absent < 150, "{absent} of 3000 absent ids pass the filters");
+}
+
+/// The listing as it was before it learned to stop early: every summary, filtered and sorted.
+fn list_all(store: &Store, q: &TraceQuery) -> Vec<(Vec<u8>, u64, u32)> {
+    let mut all: Vec<_> = (store.summaries("a", q.start, q.end).expect("summaries"))
+        .into_iter()
+        .filter(|s| q.matches(s))
+        .collect();
+    all.sort_unstable_by_key(|s| std::cmp::Reverse(s.start_unix_nano));
+    all.truncate(q.limit);
+    all.iter()
+        .map(|s| (s.trace_id.to_vec(), s.start_unix_nano, s.spans))
+        .collect()
+}
+
+#[test]
+fn listings_read_only_the_newest_blocks_and_still_complete_their_traces() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("open");
+    let hour = 3_600_000_000_000u64;
+    let t0 = 1_700_000_000_000_000_000u64;
+    // Six time-sliced blocks of 40 traces; trace 3 of seed 1 gets late spans in the newest one.
+    for seed in 0..6u64 {
+        write(
+            &store,
+            "a",
+            &sample_request_at(40, 3, seed, t0 + seed * hour),
+        );
+        if seed == 5 {
+            write(&store, "a", &sample_request_at(4, 2, 1, t0 + 5 * hour));
+        }
+        store.flush().expect("flush");
+    }
+    write(&store, "a", &sample_request_at(10, 3, 9, t0 + 6 * hour)); // and a head
+    for limit in [1, 5, 10, 45, 60, 130, 500] {
+        let q = TraceQuery {
+            start: 0,
+            end: u64::MAX,
+            limit,
+            ..Default::default()
+        };
+        let got: Vec<_> = (store.list_traces("a", &q).expect("list").iter())
+            .map(|s| (s.trace_id.to_vec(), s.start_unix_nano, s.spans))
+            .collect();
+        assert_eq!(got, list_all(&store, &q), "limit {limit}");
+    }
+    // A filter that only old traces match reads on until it has found them.
+    let q = TraceQuery {
+        start: 0,
+        end: t0 + hour / 2,
+        limit: 7,
+        ..Default::default()
+    };
+    assert_eq!(store.list_traces("a", &q).expect("list").len(), 7);
+}
+
+#[test]
 fn compaction_keeps_every_span() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut cfg = config(dir.path());
