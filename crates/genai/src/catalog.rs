@@ -519,9 +519,12 @@ fn compile_constraint(c: &ConstraintData) -> Constraint {
 
 /// Price keys this build does not know are left out (their units are then not billed).
 fn unit_prices(map: &std::collections::BTreeMap<String, PriceValue>) -> UnitPrices {
-    map.iter()
+    let mut prices: UnitPrices = map
+        .iter()
         .filter_map(|(k, v)| units::unit_by_price_key(k).map(|u| (u, v.clone())))
-        .collect()
+        .collect();
+    units::sort_units(&mut prices);
+    prices
 }
 
 #[derive(Serialize)]

@@ -221,10 +221,12 @@ impl ContentPolicy {
         }
     }
 
-    /// False when no rule that runs outside content can match `s` (the usual case): one gate
-    /// scan instead of one scan per rule.
+    /// False when no rule that runs outside content can match `s` (the usual case): a byte
+    /// prefilter rejects most values, the gate (one regex for all such rules) the rest.
     fn may_hold_secret(&self, s: &str) -> bool {
-        s.len() >= redact::MIN_SECRET_LEN && self.secrets_gate.is_match(s)
+        s.len() >= redact::MIN_SECRET_LEN
+            && (s.len() > redact::prefilter::MAX_LEN || redact::prefilter::may_contain_secret(s))
+            && self.secrets_gate.is_match(s)
     }
 
     fn value(&self, v: &mut AnyValue, content: bool) -> u32 {

@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PolicyError;
 
+pub mod prefilter;
+
 /// Where a rule runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {

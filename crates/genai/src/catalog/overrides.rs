@@ -92,6 +92,7 @@ impl CompiledOverride {
                 prices.push((unit, PriceValue::Flat(v)));
             }
         }
+        super::units::sort_units(&mut prices);
         let provider = spec
             .provider
             .as_ref()

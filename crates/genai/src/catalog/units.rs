@@ -371,10 +371,24 @@ fn is_descendant(ancestor: &Unit, unit: &Unit) -> bool {
     ancestor.dims.iter().all(|d| unit.dims.contains(d))
 }
 
+/// The order `calc` bills units in: most specific first (more dimensions), then by name.
+fn billing_key(u: usize) -> (std::cmp::Reverse<usize>, &'static str) {
+    (std::cmp::Reverse(UNITS[u].dims.len()), UNITS[u].usage_key)
+}
+
+/// Puts a price list in billing order; the catalog does it once when it is built, so that
+/// `calc` need not sort on every call.
+pub fn sort_units(prices: &mut UnitPrices) {
+    prices.sort_by_key(|(u, _)| billing_key(*u));
+}
+
 /// Prices a usage (see the module doc for how nested units are billed once).
 pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError> {
     let mut order: Vec<&(usize, PriceValue)> = prices.iter().collect();
-    order.sort_by_key(|(u, _)| (std::cmp::Reverse(UNITS[*u].dims.len()), UNITS[*u].usage_key));
+    // Catalog lists come sorted (`sort_units`); a list built elsewhere is sorted here.
+    if !order.is_sorted_by_key(|(u, _)| billing_key(*u)) {
+        order.sort_by_key(|(u, _)| billing_key(*u));
+    }
     let mut leaves: Vec<(usize, u64)> = Vec::with_capacity(order.len());
     for (u, _) in &order {
         let unit = &UNITS[*u];

@@ -1,0 +1,215 @@
+//! A single byte pass that rejects values which cannot hold a secret, before the secrets gate
+//! (a regex alternation) runs. Almost no attribute value holds a secret, and on short values
+//! the regex's own setup costs more than this scan.
+//!
+//! Every rule with `Everywhere` scope starts its match at a word boundary with one of the
+//! anchors below (`bearer`, the API-key prefixes, the `secret=` keywords). The scan looks for an
+//! anchor, compared ASCII-case-insensitively, at every position not preceded by an ASCII word
+//! byte. It errs on the side of "maybe": a non-ASCII neighbour counts as a boundary, and a value
+//! holding a non-ASCII character that case-folds to an ASCII letter (`ſ` → s, the Kelvin sign →
+//! k, both used by the `(?i)` rules) is always passed on to the regex.
+
+/// Rule names the anchors were written for; a test fails when the `Everywhere` rules change.
+pub const COVERED_RULES: [&str; 3] = ["bearer_token", "api_key", "secret"];
+
+/// Anchors grouped by their (lowercase) first byte.
+fn anchors(first: u8) -> &'static [&'static [u8]] {
+    match first {
+        // bearer_token
+        b'b' => &[b"bearer"],
+        // api_key: AKIA, AIza; secret: api[_-]?key, access[_-]?token
+        b'a' => &[
+            b"akia",
+            b"aiza",
+            b"api_key",
+            b"api-key",
+            b"apikey",
+            b"access_token",
+            b"access-token",
+            b"accesstoken",
+        ],
+        // api_key: sk-; secret: secret
+        b's' => &[b"sk-", b"secret"],
+        // api_key: gh[pousr]_, github_pat_, glpat-
+        b'g' => &[
+            b"ghp_",
+            b"gho_",
+            b"ghu_",
+            b"ghs_",
+            b"ghr_",
+            b"github_pat_",
+            b"glpat-",
+        ],
+        // api_key: xox[abprs]-; secret: x-api-key
+        b'x' => &[b"xox", b"x-api-key"],
+        // api_key: hf_
+        b'h' => &[b"hf_"],
+        // secret: password, passwd
+        b'p' => &[b"passw"],
+        _ => &[],
+    }
+}
+
+/// Past this length the gate's vectorized literal search is cheaper than this byte loop.
+pub const MAX_LEN: usize = 64;
+
+/// Byte classes of the scan: one table load per byte instead of several comparisons.
+const NON_WORD: u8 = 0;
+const WORD: u8 = 1;
+const ANCHOR_START: u8 = 2;
+const NON_ASCII: u8 = 3;
+
+static CLASS: [u8; 256] = {
+    let mut t = [NON_WORD; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = if b >= 0x80 {
+            NON_ASCII
+        } else if matches!(
+            b.to_ascii_lowercase(),
+            b'a' | b'b' | b'g' | b'h' | b'p' | b's' | b'x'
+        ) {
+            ANCHOR_START
+        } else if b.is_ascii_alphanumeric() || b == b'_' {
+            WORD
+        } else {
+            NON_WORD
+        };
+        c += 1;
+    }
+    t
+};
+
+/// False only when no built-in `Everywhere` rule can match `text`.
+pub fn may_contain_secret(text: &str) -> bool {
+    let b = text.as_bytes();
+    let mut prev_word = false;
+    for (i, &c) in b.iter().enumerate() {
+        match CLASS[usize::from(c)] {
+            NON_WORD => prev_word = false,
+            WORD => prev_word = true,
+            ANCHOR_START => {
+                if !prev_word && starts_with_anchor(&b[i..], c.to_ascii_lowercase()) {
+                    return true;
+                }
+                prev_word = true;
+            }
+            _ => {
+                if folds_to_ascii(&b[i..]) {
+                    return true;
+                }
+                // Unknown class (letter or punctuation): assume a boundary may follow.
+                prev_word = false;
+            }
+        }
+    }
+    false
+}
+
+fn starts_with_anchor(rest: &[u8], first: u8) -> bool {
+    anchors(first)
+        .iter()
+        .any(|a| rest.len() >= a.len() && rest[..a.len()].eq_ignore_ascii_case(a))
+}
+
+/// `ſ` (U+017F, folds to `s`) or `K` (U+212A, folds to `k`) starts at `b`.
+fn folds_to_ascii(b: &[u8]) -> bool {
+    b.starts_with("\u{17F}".as_bytes()) || b.starts_with("\u{212A}".as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::redact::{Scope, everywhere_gate, redact, rules};
+    use proptest::prelude::*;
+
+    #[test]
+    fn anchors_cover_every_everywhere_rule() {
+        let r = rules(&[]).expect("rules");
+        let names: Vec<&str> = r
+            .iter()
+            .filter(|x| x.scope == Scope::Everywhere)
+            .map(|x| x.name.as_str())
+            .collect();
+        assert_eq!(names, COVERED_RULES, "update the prefilter's anchors");
+    }
+
+    #[test]
+    fn plain_values_are_rejected_and_secrets_kept() {
+        for (c, want) in [
+            (b'a', ANCHOR_START),
+            (b'S', ANCHOR_START),
+            (b'k', WORD),
+            (b'_', WORD),
+        ] {
+            assert_eq!(CLASS[usize::from(c)], want);
+        }
+        assert_eq!(CLASS[usize::from(b'-')], NON_WORD);
+        assert_eq!(CLASS[0xC5], NON_ASCII);
+        for s in [
+            "gpt-4o-mini-2024-07-18",
+            "api.openai.com",
+            "opentelemetry.util.genai.handler",
+            "8f0c2a54-0a8e-4b1c-9b7e-3f1d6c1e2a90",
+        ] {
+            assert!(!may_contain_secret(s), "{s}");
+        }
+        for s in [
+            "Authorization: Bearer abcdefghijk",
+            "key sk-proj-ABCDEFGHIJKLMNOPQRSTUV",
+            "x-api-key: 0123456789",
+            "PASSWORD=hunter22",
+            "\u{17F}ecret=abcdefgh",
+            "api_\u{212A}ey=abcdefgh",
+            "é-secret=abcdefgh",
+        ] {
+            assert!(may_contain_secret(s), "{s}");
+        }
+    }
+
+    fn alphabet() -> impl Strategy<Value = String> {
+        // Anchor pieces, separators, case variants and the two non-ASCII folds.
+        let piece = prop_oneof![
+            Just("bearer ".to_string()),
+            Just("BeArEr\t".to_string()),
+            Just("sk-".to_string()),
+            Just("sk-proj-".to_string()),
+            Just("AKIA".to_string()),
+            Just("AIza".to_string()),
+            Just("ghp_".to_string()),
+            Just("github_pat_".to_string()),
+            Just("xoxb-".to_string()),
+            Just("glpat-".to_string()),
+            Just("hf_".to_string()),
+            Just("api_key".to_string()),
+            Just("Api-Key".to_string()),
+            Just("x-api-key".to_string()),
+            Just("secret".to_string()),
+            Just("SECRET".to_string()),
+            Just("passwd".to_string()),
+            Just("password".to_string()),
+            Just("access_token".to_string()),
+            Just("\u{17F}".to_string()),
+            Just("\u{212A}".to_string()),
+            Just("é".to_string()),
+            Just("—".to_string()),
+            "[A-Za-z0-9]{1,24}",
+            "[ =:\"'_./-]{1,3}",
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        /// A value the prefilter rejects is never matched by the gate nor changed by redaction.
+        #[test]
+        fn rejected_values_never_match(text in alphabet()) {
+            let r = rules(&[]).expect("rules");
+            let gate = everywhere_gate(&r).expect("gate");
+            if !may_contain_secret(&text) {
+                prop_assert!(!gate.is_match(&text), "{text:?}");
+                prop_assert!(redact(&text, &r, false).is_none(), "{text:?}");
+            }
+        }
+    }
+}
