@@ -21,6 +21,7 @@ use parquet::arrow::arrow_reader::{
 };
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::bloom_filter::Sbbf;
+use parquet::file::metadata::PageIndexPolicy;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
@@ -240,7 +241,10 @@ impl Block {
         }
         let path = dir.join(SPANS_FILE);
         let file = File::open(&path).map_err(StoreError::io(&path))?;
-        let reader_meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new())?;
+        // The offset index (page locations) lets a read with a row selection, such as a trace
+        // lookup, decode only the pages holding the selected rows instead of whole chunks.
+        let options = ArrowReaderOptions::new().with_offset_index_policy(PageIndexPolicy::Optional);
+        let reader_meta = ArrowReaderMetadata::load(&file, options)?;
         let ranges = reader_meta
             .metadata()
             .row_groups()
