@@ -82,7 +82,7 @@ pub fn span_metrics_metadata() -> Vec<(String, MetricMeta)> {
             "gen_ai_client_token_usage",
             "histogram",
             "Tokens per GenAI operation, by token type.",
-            "{token}",
+            "",
         ),
         (
             "gen_ai_client_operation_duration_seconds",
