@@ -209,6 +209,20 @@ mod tests {
     }
 
     #[test]
+    fn every_span_metrics_family_is_described_once() {
+        let mut described: Vec<String> = span_metrics_metadata()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        described.sort();
+        let mut families: Vec<String> = (crate::spanmetrics::family_names().into_iter())
+            .map(str::to_owned)
+            .collect();
+        families.sort();
+        assert_eq!(described, families);
+    }
+
+    #[test]
     fn metadata_is_per_tenant_and_updated_in_place() {
         let store = MetadataStore::default();
         store.record("a", span_metrics_metadata());

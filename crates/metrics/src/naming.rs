@@ -76,13 +76,18 @@ fn unit_token(unit: &str, map: fn(&str) -> Option<&'static str>) -> Option<Strin
     (!token.is_empty()).then_some(token)
 }
 
-/// The unit of an OTLP metric in Prometheus words (`s` → `seconds`, `By/s` →
-/// `bytes_per_second`); empty for dimensionless and annotation-only units.
-pub fn unit_name(unit: &str) -> String {
+/// The main and the "per" part of a unit (`By/s` → `bytes`, `second`) in Prometheus words.
+fn unit_tokens(unit: &str) -> (Option<String>, Option<String>) {
     let mut parts = unit.splitn(2, '/');
     let main = parts.next().and_then(|u| unit_token(u, main_unit));
     let per = parts.next().and_then(|u| unit_token(u, per_unit));
-    match (main, per) {
+    (main, per)
+}
+
+/// The unit of an OTLP metric in Prometheus words (`s` → `seconds`, `By/s` →
+/// `bytes_per_second`); empty for dimensionless and annotation-only units.
+pub fn unit_name(unit: &str) -> String {
+    match unit_tokens(unit) {
         (Some(m), Some(p)) => format!("{m}_per_{p}"),
         (Some(m), None) => m,
         (None, Some(p)) => format!("per_{p}"),
@@ -97,13 +102,13 @@ pub fn metric_name(name: &str, unit: &str, kind: Kind) -> String {
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    let mut parts = unit.splitn(2, '/');
-    if let Some(main) = parts.next().and_then(|u| unit_token(u, main_unit))
+    let (main, per) = unit_tokens(unit);
+    if let Some(main) = main
         && !tokens.contains(&main)
     {
         tokens.push(main);
     }
-    if let Some(per) = parts.next().and_then(|u| unit_token(u, per_unit))
+    if let Some(per) = per
         && !tokens.contains(&per)
     {
         tokens.push("per".to_owned());

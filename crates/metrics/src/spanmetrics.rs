@@ -170,6 +170,16 @@ impl Default for SpanMetrics {
     }
 }
 
+/// The names of the span-metrics families (for checking their metadata).
+#[cfg(test)]
+pub(crate) fn family_names() -> Vec<&'static str> {
+    TenantFamilies::new()
+        .all()
+        .iter()
+        .map(|f| f.name())
+        .collect()
+}
+
 impl SpanMetrics {
     /// A generator with these limits.
     pub fn new(config: SpanMetricsConfig) -> Self {

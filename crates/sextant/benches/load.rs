@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -67,6 +67,7 @@ struct Shape {
     body: Vec<u8>,
     t: Template,
     pool: Vec<u8>,
+    random_ids: bool,
 }
 
 #[derive(Default)]
@@ -80,7 +81,7 @@ struct Stats {
     sample_ids: Vec<[u8; 16]>,
 }
 
-fn load_shape(path: &PathBuf) -> anyhow::Result<Shape> {
+fn load_shape(path: &PathBuf, random_ids: bool) -> anyhow::Result<Shape> {
     let t: Template = serde_json::from_slice(&std::fs::read(path)?)?;
     let body = hex::decode(&t.body)?;
     let pool = if t.payload_bytes > 0 {
@@ -90,7 +91,12 @@ fn load_shape(path: &PathBuf) -> anyhow::Result<Shape> {
     } else {
         Vec::new()
     };
-    Ok(Shape { body, t, pool })
+    Ok(Shape {
+        body,
+        t,
+        pool,
+        random_ids,
+    })
 }
 
 /// Fresh ids, timestamps and payload slices in `body`, as otlp_load.py does per request.
@@ -100,7 +106,8 @@ fn patch(shape: &Shape, body: &mut [u8], worker: u64, counter: &mut u64, rng: &m
     *counter += t.n_spans as u64;
     let mut tids = vec![[0u8; 16]; t.n_traces];
     for (i, id) in tids.iter_mut().enumerate() {
-        if rng_ids(rng, id) {
+        if shape.random_ids {
+            rng.fill(&mut id[..]);
             continue;
         }
         id[..4].copy_from_slice(&0x5e47_a000u32.to_be_bytes());
@@ -111,9 +118,9 @@ fn patch(shape: &Shape, body: &mut [u8], worker: u64, counter: &mut u64, rng: &m
         body[off..off + 16].copy_from_slice(&tids[i]);
     }
     for &(off, i) in &t.span_offs {
-        let mut id = [0u8; 8];
-        if !rng_ids(rng, &mut id) {
-            id = (((worker + 1) << 48) | (base + i as u64)).to_be_bytes();
+        let mut id = (((worker + 1) << 48) | (base + i as u64)).to_be_bytes();
+        if shape.random_ids {
+            rng.fill(&mut id[..]);
         }
         body[off..off + 8].copy_from_slice(&id);
     }
@@ -130,18 +137,6 @@ fn patch(shape: &Shape, body: &mut [u8], worker: u64, counter: &mut u64, rng: &m
         body[off..off + 8].copy_from_slice(&(now + rel).to_le_bytes());
     }
 }
-
-/// Fills `id` with random bytes when random ids are on (signalled by a thread-local flag).
-fn rng_ids(rng: &mut SmallRng, id: &mut [u8]) -> bool {
-    if RANDOM_IDS.load(Ordering::Relaxed) {
-        rng.fill(id);
-        true
-    } else {
-        false
-    }
-}
-
-static RANDOM_IDS: AtomicBool = AtomicBool::new(false);
 
 /// Reads one HTTP/1.1 response; returns the status and the body.
 async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> anyhow::Result<(u16, Vec<u8>)> {
@@ -333,8 +328,7 @@ fn merge(all: Vec<Stats>) -> Stats {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    RANDOM_IDS.store(args.random_ids, Ordering::Relaxed);
-    let shape = Arc::new(load_shape(&args.template)?);
+    let shape = Arc::new(load_shape(&args.template, args.random_ids)?);
     let ceiling = decode_ceiling(&shape, 2.0);
     println!(
         "body: {} B, {} spans ({:.0} B/span); decode-only ceiling: {ceiling:.0} spans per CPU-second",
