@@ -21,6 +21,11 @@ pub struct EngineOptions {
     pub max_samples: usize,
     /// Step of subqueries written without one (`x[10m:]`).
     pub default_subquery_step_ms: i64,
+    /// Threads one range query may use: its steps are split into contiguous parts evaluated
+    /// in parallel (each part selects and walks its own time range).
+    pub threads: usize,
+    /// Fewest steps a part of a split range query gets; shorter queries run on one thread.
+    pub min_steps_per_thread: usize,
 }
 
 impl Default for EngineOptions {
@@ -29,6 +34,8 @@ impl Default for EngineOptions {
             lookback_delta_ms: 5 * 60_000,
             max_samples: 50_000_000,
             default_subquery_step_ms: 60_000,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            min_steps_per_thread: 256,
         }
     }
 }
@@ -67,7 +74,7 @@ impl Engine {
         expr: &Expr,
         ts_ms: i64,
     ) -> Result<QueryResult> {
-        let ctx = self.ctx(src, ts_ms, ts_ms);
+        let ctx = self.ctx(src, ts_ms, ts_ms, false);
         let ev = Ev {
             ctx: &ctx,
             steps: Steps {
@@ -134,22 +141,47 @@ impl Engine {
                 type_name(vt)
             )));
         }
-        let ctx = self.ctx(src, start_ms, end_ms);
+        let n_steps = usize::try_from((end_ms - start_ms) / step_ms).unwrap_or(usize::MAX - 1) + 1;
+        let parts = self
+            .opts
+            .threads
+            .min(n_steps / self.opts.min_steps_per_thread.max(1))
+            .max(1);
+        let (series, annos) = if parts > 1 {
+            crate::parallel::eval_parts(parts, start_ms, end_ms, step_ms, |s, e| {
+                self.range_part(src, expr, (start_ms, end_ms), (s, e, step_ms))
+            })?
+        } else {
+            self.range_part(src, expr, (start_ms, end_ms), (start_ms, end_ms, step_ms))?
+        };
+        let mut series = series;
+        series.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(result(Value::Matrix(series), annos))
+    }
+
+    /// Evaluates the steps `from..=to` every `step` of a range query over `query` (the whole
+    /// query's bounds, for `@ start()`/`@ end()`).
+    pub(crate) fn range_part(
+        &self,
+        src: &dyn SeriesSource,
+        expr: &Expr,
+        query: (i64, i64),
+        (from, to, step): (i64, i64, i64),
+    ) -> Result<(Vec<RangeSeries>, Annotations)> {
+        let ctx = self.ctx(src, query.0, query.1, true);
         let ev = Ev {
             ctx: &ctx,
             steps: Steps {
-                start: start_ms,
-                end: end_ms,
-                interval: step_ms,
+                start: from,
+                end: to,
+                interval: step,
             },
         };
         let m = ev.eval_matrix(expr)?;
-        let mut series = finish_matrix(m)?;
-        series.sort_by(|a, b| a.labels.cmp(&b.labels));
-        Ok(result(Value::Matrix(series), ctx.annos.into_inner()))
+        Ok((finish_matrix(m)?, ctx.annos.into_inner()))
     }
 
-    fn ctx<'a>(&self, src: &'a dyn SeriesSource, qstart: i64, qend: i64) -> Ctx<'a> {
+    fn ctx<'a>(&self, src: &'a dyn SeriesSource, qstart: i64, qend: i64, range: bool) -> Ctx<'a> {
         Ctx {
             src,
             lookback: self.opts.lookback_delta_ms,
@@ -157,6 +189,7 @@ impl Engine {
             default_subquery_step: self.opts.default_subquery_step_ms,
             qstart,
             qend,
+            range_query: range,
             annos: RefCell::new(Annotations::default()),
         }
     }

@@ -29,8 +29,8 @@ pub(crate) fn eval_call(ev: &Ev, c: &Call) -> Result<Matrix> {
         }
         _ => {}
     }
-    if name.starts_with("sort") && ev.steps.start != ev.steps.end {
-        ev.ctx.warn("PromQL warning: sort is ineffective for range queries since results are always sorted by labels".into());
+    if name.starts_with("sort") && (ev.ctx.range_query || ev.steps.start != ev.steps.end) {
+        ev.ctx.warn("PromQL warning: sort is ineffective for range queries since results are always ordered by labels".into());
     }
     let mut inputs: Vec<Matrix> = Vec::with_capacity(args.len());
     let mut strings: Vec<String> = Vec::new();

@@ -24,6 +24,7 @@ mod functions;
 mod histogram;
 mod labels;
 mod labels_fn;
+mod parallel;
 mod range_funcs;
 mod source;
 mod value;

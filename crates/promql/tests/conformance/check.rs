@@ -27,6 +27,17 @@ fn same(a: f64, b: f64) -> bool {
 fn engine() -> Engine {
     Engine::new(EngineOptions {
         max_samples: 10_000,
+        threads: 1,
+        ..EngineOptions::default()
+    })
+}
+
+/// An engine that splits every range query into three parts by time.
+fn split_engine() -> Engine {
+    Engine::new(EngineOptions {
+        max_samples: 10_000,
+        threads: 3,
+        min_steps_per_thread: 1,
         ..EngineOptions::default()
     })
 }
@@ -47,7 +58,14 @@ pub fn run_eval(
     let res = if instant {
         engine().eval_instant(src, query, start)
     } else {
-        engine().eval_range(src, query, start, end, step)
+        let whole = engine().eval_range(src, query, start, end, step);
+        let split = split_engine().eval_range(src, query, start, end, step);
+        if format!("{whole:?}") != format!("{split:?}") {
+            return Err(format!(
+                "splitting by time changed the result: {split:?}, in one pass {whole:?}"
+            ));
+        }
+        whole
     };
     let res = match (res, e.fail) {
         (Err(err), true) => {
