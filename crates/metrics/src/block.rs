@@ -15,7 +15,7 @@ use sextant_promql::Labels;
 
 use crate::codec::{Reader, put_bytes, put_labels, put_uvarint};
 use crate::error::{Error, Result};
-use crate::gorilla::{CHUNK_SAMPLES, Chunk, ChunkIter};
+use crate::gorilla::{CHUNK_SAMPLES, Chunk, decode_into};
 use crate::head::SeriesSamples;
 
 const MAGIC: &[u8; 5] = b"SXMB\x01";
@@ -167,19 +167,28 @@ impl Block {
             .is_some_and(|e| e.max_t >= start && e.min_t <= end)
     }
 
-    /// Appends the samples of series `id` within `[start, end]` to `out`.
-    pub fn read(&self, id: u32, start: i64, end: i64, out: &mut Vec<(i64, f64)>) -> Result<()> {
+    /// Appends the samples of series `id` within `[start, end]` to `out`; the chunk bytes are
+    /// read into `buf`, which callers reuse across series.
+    pub fn read_with(
+        &self,
+        id: u32,
+        start: i64,
+        end: i64,
+        out: &mut Vec<(i64, f64)>,
+        buf: &mut Vec<u8>,
+    ) -> Result<()> {
         let Some(e) = self.series.get(&id) else {
             return Ok(());
         };
         if e.max_t < start || e.min_t > end {
             return Ok(());
         }
-        let mut buf = vec![0u8; e.len as usize];
+        buf.clear();
+        buf.resize(e.len as usize, 0);
         self.file
-            .read_exact_at(&mut buf, e.offset)
+            .read_exact_at(buf, e.offset)
             .map_err(|err| Error::io(&self.path, err))?;
-        let mut r = Reader::new(&buf);
+        let mut r = Reader::new(buf);
         let corrupt = || Error::CorruptBlock {
             path: self.path.clone(),
             reason: "chunk data",
@@ -192,13 +201,17 @@ impl Block {
             chunks.push((count, r.bytes().ok_or_else(corrupt)?));
         }
         out.reserve(chunks.iter().map(|c| usize::from(c.0)).sum());
+        let first = out.len();
         for (count, bytes) in chunks {
-            let iter = ChunkIter::new(bytes, count);
-            if e.min_t >= start && e.max_t <= end {
-                out.extend(iter);
-            } else {
-                out.extend(iter.filter(|s| s.0 >= start && s.0 <= end));
-            }
+            decode_into(bytes, count, out);
+        }
+        if e.min_t < start || e.max_t > end {
+            // Chunks hold ascending timestamps: keep the run inside the range.
+            let got = &out[first..];
+            let lo = got.partition_point(|s| s.0 < start);
+            let hi = got.partition_point(|s| s.0 <= end);
+            out.truncate(first + hi);
+            out.drain(first..first + lo);
         }
         Ok(())
     }
@@ -218,7 +231,7 @@ mod tests {
         let series = vec![(7, a.clone(), sa.clone()), (9, b.clone(), vec![(5, 1.5)])];
         let written = Block::write(&path, &series)?;
         let mut out = Vec::new();
-        written.read(7, 15_000, 30_000, &mut out)?;
+        written.read_with(7, 15_000, 30_000, &mut out, &mut Vec::new())?;
         assert_eq!(out, vec![(15_000, 1.0), (30_000, 2.0)]);
         let mut seen = Vec::new();
         let opened = Block::open(&path, |l, lo, hi| {
@@ -227,7 +240,7 @@ mod tests {
         })?;
         assert_eq!(seen, vec![(a, 0, 299 * 15_000), (b, 5, 5)]);
         let mut all = Vec::new();
-        opened.read(1, i64::MIN, i64::MAX, &mut all)?;
+        opened.read_with(1, i64::MIN, i64::MAX, &mut all, &mut Vec::new())?;
         assert_eq!(all, sa);
         assert_eq!((opened.min_t, opened.max_t), (0, 299 * 15_000));
         Ok(())

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use sextant_promql::{Error as QueryError, Labels, Matcher, Series, SeriesSource};
+use sextant_promql::{Error as QueryError, Labels, Matcher, Series, SeriesSource, SeriesVisitor};
 
 use crate::head::{SeriesSamples, sort_dedup};
 use crate::tenant::Tenant;
@@ -33,6 +33,62 @@ impl TenantSource {
     }
 }
 
+impl TenantSource {
+    /// Series matching `matchers` with samples in `[start, end]`: id, labels and head samples
+    /// (copied under the lock; block chunks are read after releasing it).
+    fn pick(&self, matchers: &[Matcher], start: i64, end: i64) -> Vec<SeriesSamples> {
+        let Some(t) = &self.tenant else {
+            return Vec::new();
+        };
+        let head = t.head.read();
+        head.select(matchers)
+            .into_iter()
+            .filter_map(|id| {
+                let s = head.series(id);
+                if s.max_t < start || s.min_t > end {
+                    return None;
+                }
+                let mut samples = Vec::new();
+                s.head_samples(start, end, &mut samples);
+                Some((id, s.labels.clone(), samples))
+            })
+            .collect()
+    }
+
+    /// Calls `f` with each picked series' samples in `[start, end]`, blocks first and head
+    /// samples last (they win at equal timestamps), decoded into one reused buffer.
+    fn each_picked(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        mut f: impl FnMut(Labels, &mut Vec<(i64, f64)>) -> sextant_promql::Result<()>,
+    ) -> sextant_promql::Result<()> {
+        let Some(t) = &self.tenant else {
+            return Ok(());
+        };
+        let picked = self.pick(matchers, start, end);
+        let blocks = t.blocks.read().clone();
+        let (mut samples, mut bytes) = (Vec::new(), Vec::new());
+        for (id, labels, head_samples) in picked {
+            samples.clear();
+            for b in blocks
+                .iter()
+                .filter(|b| b.max_t >= start && b.min_t <= end && b.overlaps(id, start, end))
+            {
+                b.read_with(id, start, end, &mut samples, &mut bytes)
+                    .map_err(|e| QueryError::Storage(e.to_string()))?;
+            }
+            samples.extend(head_samples);
+            sort_dedup(&mut samples);
+            if !samples.is_empty() {
+                f(labels, &mut samples)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl SeriesSource for TenantSource {
     fn select(
         &self,
@@ -40,48 +96,25 @@ impl SeriesSource for TenantSource {
         start: i64,
         end: i64,
     ) -> sextant_promql::Result<Vec<Series>> {
-        let Some(t) = &self.tenant else {
-            return Ok(Vec::new());
-        };
-        // Head samples are copied under the lock; block chunks are read after releasing it.
-        let picked: Vec<SeriesSamples> = {
-            let head = t.head.read();
-            head.select(matchers)
-                .into_iter()
-                .filter_map(|id| {
-                    let s = head.series(id);
-                    if s.max_t < start || s.min_t > end {
-                        return None;
-                    }
-                    let mut samples = Vec::new();
-                    s.head_samples(start, end, &mut samples);
-                    Some((id, s.labels.clone(), samples))
-                })
-                .collect()
-        };
-        let blocks = t.blocks.read().clone();
-        let mut out = Vec::with_capacity(picked.len());
-        for (id, labels, head_samples) in picked {
-            let mut samples = Vec::new();
-            for b in blocks
-                .iter()
-                .filter(|b| b.max_t >= start && b.min_t <= end && b.overlaps(id, start, end))
-            {
-                b.read(id, start, end, &mut samples)
-                    .map_err(|e| QueryError::Storage(e.to_string()))?;
-            }
-            // Head samples come last so they win over block samples at the same timestamp.
-            if samples.is_empty() {
-                samples = head_samples;
-            } else {
-                samples.extend(head_samples);
-            }
-            sort_dedup(&mut samples);
-            if !samples.is_empty() {
-                out.push(Series { labels, samples });
-            }
-        }
+        let mut out = Vec::new();
+        self.each_picked(matchers, start, end, |labels, samples| {
+            out.push(Series {
+                labels,
+                samples: samples.clone(),
+            });
+            Ok(())
+        })?;
         Ok(out)
+    }
+
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        f: &mut SeriesVisitor<'_>,
+    ) -> sextant_promql::Result<()> {
+        self.each_picked(matchers, start, end, |labels, samples| f(&labels, samples))
     }
 
     fn label_names(

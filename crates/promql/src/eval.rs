@@ -290,6 +290,33 @@ impl<'a> Ev<'a> {
         Ok(out)
     }
 
+    /// Hands the series of a selector with samples in `[mint, maxt]` to `f` one at a time
+    /// (see [`SeriesSource::for_each_series`]); `or` alternatives skip series already seen.
+    pub fn select_each(
+        &self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+        f: &mut crate::source::SeriesVisitor<'_>,
+    ) -> Result<()> {
+        let sets = matcher_sets(vs)?;
+        if sets.len() == 1 {
+            return self.ctx.src.for_each_series(&sets[0], mint, maxt, f);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for set in &sets {
+            self.ctx
+                .src
+                .for_each_series(set, mint, maxt, &mut |labels, samples| {
+                    if seen.insert(labels.clone()) {
+                        f(labels, samples)?;
+                    }
+                    Ok(())
+                })?;
+        }
+        Ok(())
+    }
+
     /// Evaluates an instant vector selector; with `record_orig_t` the value is the sample's
     /// timestamp in seconds (for `timestamp()`).
     pub fn vector_selector(&self, vs: &VectorSelector, record_orig_t: bool) -> Result<Matrix> {

@@ -1,12 +1,12 @@
 //! Function calls: dispatch, range-vector windows, and the instant-vector functions.
 
 use chrono::{DateTime, Datelike, Timelike};
-use promql_parser::parser::{Call, Expr, MatrixSelector, VectorSelector};
+use promql_parser::parser::{Call, Expr, VectorSelector};
 
 use crate::error::{Error, Result};
 use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
 use crate::labels::{Labels, METRIC_NAME};
-use crate::range_funcs::{RangeFn, Window, apply, is_range_function};
+use crate::range_funcs::{RangeFn, Window, apply, extrapolated_rate, is_range_function};
 use crate::source::is_stale;
 
 /// Evaluates a function call over all steps.
@@ -302,107 +302,149 @@ pub(crate) fn absent_labels(e: &Expr) -> Labels {
     Labels::new(pairs)
 }
 
-/// Series and per-step window ends for the range-vector argument of a call.
-struct RangeInput {
-    series: Vec<SeriesPts>,
-    refs: Vec<i64>,
-    range_ms: i64,
+/// A call of a range function, prepared once: its argument, scalar parameters per step and
+/// the steps it is evaluated at.
+pub(crate) struct RangeCall<'e> {
+    func: RangeFn,
+    arg: &'e Expr,
+    params: Vec<Vec<f64>>,
+    steps: Vec<i64>,
 }
 
-fn range_input(ev: &Ev, e: &Expr) -> Result<RangeInput> {
-    match e {
-        Expr::MatrixSelector(ms) => matrix_input(ev, ms),
-        Expr::Subquery(sq) => {
-            let (series, refs) = ev.subquery(sq)?;
-            Ok(RangeInput {
-                series,
-                refs,
-                range_ms: duration_ms(&sq.range),
-            })
+impl<'e> RangeCall<'e> {
+    pub(crate) fn new(ev: &Ev, name: &str, args: &[&'e Expr]) -> Result<Self> {
+        let Some(func) = RangeFn::from_name(name) else {
+            return Err(Error::BadData(format!("unknown range function {name}")));
+        };
+        let pos = args
+            .iter()
+            .position(|a| a.value_type() == promql_parser::parser::value::ValueType::Matrix)
+            .unwrap_or(0);
+        let mut params: Vec<Vec<f64>> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i != pos {
+                params.push(crate::aggregate::scalar_per_step(ev, a)?);
+            }
         }
-        Expr::Paren(p) => range_input(ev, &p.expr),
-        _ => Err(Error::BadData("expected a range vector argument".into())),
-    }
-}
-
-fn matrix_input(ev: &Ev, ms: &MatrixSelector) -> Result<RangeInput> {
-    let vs: &VectorSelector = &ms.vs;
-    let refs = ev.ref_times(&vs.at, &vs.offset);
-    let range_ms = duration_ms(&ms.range);
-    let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
-        return Ok(RangeInput {
-            series: Vec::new(),
-            refs,
-            range_ms,
-        });
-    };
-    let series = ev
-        .select(vs, lo - range_ms + 1, hi)?
-        .into_iter()
-        .map(|s| SeriesPts {
-            labels: s.labels,
-            pts: s.samples.into_iter().filter(|p| !is_stale(p.1)).collect(),
-            drop_name: false,
+        Ok(RangeCall {
+            func,
+            arg: args[pos],
+            params,
+            steps: ev.steps.iter().collect(),
         })
-        .collect();
-    Ok(RangeInput {
-        series,
-        refs,
-        range_ms,
-    })
-}
+    }
 
-fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
-    let Some(func) = RangeFn::from_name(name) else {
-        return Err(Error::BadData(format!("unknown range function {name}")));
-    };
-    let pos = args
-        .iter()
-        .position(|a| a.value_type() == promql_parser::parser::value::ValueType::Matrix)
-        .unwrap_or(0);
-    let input = range_input(ev, args[pos])?;
-    let mut params: Vec<Vec<f64>> = Vec::new();
-    for (i, a) in args.iter().enumerate() {
-        if i != pos {
-            params.push(crate::aggregate::scalar_per_step(ev, a)?);
+    /// Evaluates the call series by series, handing each output series that has points to
+    /// `sink` in input order. A selector argument is streamed from the source, so its samples
+    /// are walked while still in cache and never all held at once.
+    pub(crate) fn each(
+        &self,
+        ev: &Ev,
+        sink: &mut dyn FnMut(SeriesPts) -> Result<()>,
+    ) -> Result<()> {
+        let mut walker = Walker {
+            call: self,
+            ev,
+            scratch: WindowScratch::default(),
+            total: 0,
+        };
+        match unparen(self.arg) {
+            Expr::MatrixSelector(ms) => {
+                let vs: &VectorSelector = &ms.vs;
+                let refs = ev.ref_times(&vs.at, &vs.offset);
+                let range_ms = duration_ms(&ms.range);
+                let (Some(&lo), Some(&hi)) = (refs.iter().min(), refs.iter().max()) else {
+                    return Ok(());
+                };
+                let mut live = Vec::new();
+                ev.select_each(vs, lo - range_ms + 1, hi, &mut |labels, samples| {
+                    let samples = if samples.iter().any(|p| is_stale(p.1)) {
+                        live.clear();
+                        live.extend(samples.iter().filter(|p| !is_stale(p.1)));
+                        &live[..]
+                    } else {
+                        samples
+                    };
+                    walker.series(labels, false, samples, &refs, range_ms, sink)
+                })
+            }
+            Expr::Subquery(sq) => {
+                let (series, refs) = ev.subquery(sq)?;
+                let range_ms = duration_ms(&sq.range);
+                for s in &series {
+                    walker.series(&s.labels, s.drop_name, &s.pts, &refs, range_ms, sink)?;
+                }
+                Ok(())
+            }
+            _ => Err(Error::BadData("expected a range vector argument".into())),
         }
     }
-    let drop = !matches!(func, RangeFn::LastOverTime | RangeFn::FirstOverTime);
-    let steps: Vec<i64> = ev.steps.iter().collect();
-    let mut out = Vec::new();
-    let mut total = 0usize;
-    let mut scratch = WindowScratch::default();
-    for s in &input.series {
-        let pts = windows_of(func, s, &steps, &input, &params, &mut scratch)?;
-        total += pts.len();
-        if total > ev.ctx.max_samples {
+}
+
+fn unparen(e: &Expr) -> &Expr {
+    match e {
+        Expr::Paren(p) => unparen(&p.expr),
+        other => other,
+    }
+}
+
+/// Applies a [`RangeCall`] to one input series after another.
+struct Walker<'a, 'e> {
+    call: &'a RangeCall<'e>,
+    ev: &'a Ev<'a>,
+    scratch: WindowScratch,
+    total: usize,
+}
+
+impl Walker<'_, '_> {
+    fn series(
+        &mut self,
+        labels: &Labels,
+        drop_name: bool,
+        samples: &[(i64, f64)],
+        refs: &[i64],
+        range_ms: i64,
+        sink: &mut dyn FnMut(SeriesPts) -> Result<()>,
+    ) -> Result<()> {
+        let func = self.call.func;
+        let pts = windows_of(func, samples, self.call, refs, range_ms, &mut self.scratch)?;
+        self.total += pts.len();
+        if self.total > self.ev.ctx.max_samples {
             return Err(Error::TooManySamples(
                 "query processing would load too many samples into memory in query execution"
                     .into(),
             ));
         }
-        if let Some(n) = s
-            .labels
-            .metric_name()
-            .filter(|_| func.is_counter() && !pts.is_empty())
+        if pts.is_empty() {
+            return Ok(());
+        }
+        if let Some(n) = labels.metric_name().filter(|_| func.is_counter())
             && !["_total", "_sum", "_count", "_bucket"]
                 .iter()
                 .any(|x| n.ends_with(x))
         {
-            ev.ctx.info(format!(
+            self.ev.ctx.info(format!(
                 "PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {n:?}"
             ));
         }
-        if !pts.is_empty() {
-            out.push(SeriesPts {
-                labels: s.labels.clone(),
-                pts,
-                drop_name: drop || s.drop_name,
-            });
-        }
+        let keep_name = matches!(func, RangeFn::LastOverTime | RangeFn::FirstOverTime);
+        sink(SeriesPts {
+            labels: labels.clone(),
+            pts,
+            drop_name: !keep_name || drop_name,
+        })
     }
-    if func == RangeFn::AbsentOverTime {
-        return Ok(absent_over_time(ev, &out, args[pos]));
+}
+
+fn eval_range_call(ev: &Ev, name: &str, args: &[&Expr]) -> Result<Matrix> {
+    let call = RangeCall::new(ev, name, args)?;
+    let mut out = Vec::new();
+    call.each(ev, &mut |s| {
+        out.push(s);
+        Ok(())
+    })?;
+    if call.func == RangeFn::AbsentOverTime {
+        return Ok(absent_over_time(ev, &out, call.arg));
     }
     Ok(out)
 }
@@ -426,19 +468,18 @@ struct WindowScratch {
     params: Vec<f64>,
 }
 
-/// Applies `func` to each step's window of one series. Window ends never move backwards
-/// (steps ascend, and `@`/offset shift them all alike), so the window bounds slide forward
-/// with two indices instead of a search per step; a prefix count of counter drops lets
+/// Applies `func` to each step's window of one series; a prefix count of counter drops lets
 /// `rate`/`increase` skip the per-window reset scan when the window has none.
 fn windows_of(
     func: RangeFn,
-    s: &SeriesPts,
-    steps: &[i64],
-    input: &RangeInput,
-    params: &[Vec<f64>],
+    samples: &[(i64, f64)],
+    call: &RangeCall,
+    refs: &[i64],
+    range_ms: i64,
     scratch: &mut WindowScratch,
 ) -> Result<Vec<(i64, f64)>> {
-    let samples = &s.pts;
+    let (steps, params) = (&call.steps, &call.params);
+    let mut pts = Vec::with_capacity(window_count_bound(samples, refs, range_ms));
     if func.is_counter() {
         scratch.drops.clear();
         let mut n = 0u32;
@@ -447,16 +488,49 @@ fn windows_of(
             n += u32::from(x[1].1 < x[0].1);
             scratch.drops.push(n);
         }
+        // `rate`/`increase` call the rate directly: this loop is a long query's hot path.
+        let drops = &scratch.drops;
+        let is_rate = func == RangeFn::Rate;
+        slide(samples, steps, refs, range_ms, |_, lo, hi, w| {
+            w.no_resets = drops[hi - 1] == drops[lo];
+            if let Some(f) = extrapolated_rate(w, true, is_rate) {
+                pts.push((w.ts, f));
+            }
+            Ok(())
+        })?;
+        return Ok(pts);
     }
     scratch.params.resize(params.len(), 0.0);
-    let mut pts = Vec::with_capacity(window_count_bound(samples, &input.refs, input.range_ms));
+    let args = &mut scratch.params;
+    slide(samples, steps, refs, range_ms, |k, _, _, w| {
+        for (j, p) in params.iter().enumerate() {
+            args[j] = p[k];
+        }
+        if let Some(f) = apply(func, w, args)? {
+            pts.push((w.ts, f));
+        }
+        Ok(())
+    })?;
+    Ok(pts)
+}
+
+/// Calls `f(step index, lo, hi, window)` for each step whose window `(r - range, r]` holds
+/// samples `lo..hi`. Window ends never move backwards (steps ascend, and `@`/offset shift
+/// them all alike), so the bounds slide forward with two indices instead of a search per step.
+fn slide(
+    samples: &[(i64, f64)],
+    steps: &[i64],
+    refs: &[i64],
+    range_ms: i64,
+    mut f: impl FnMut(usize, usize, usize, &mut Window) -> Result<()>,
+) -> Result<()> {
     let (mut lo, mut hi, mut prev_r) = (0usize, 0usize, i64::MIN);
-    for (k, (&ts, &r)) in steps.iter().zip(&input.refs).enumerate() {
+    for (k, (&ts, &r)) in steps.iter().zip(refs).enumerate() {
         if r < prev_r {
             (lo, hi) = (0, 0);
         }
         prev_r = r;
-        let start = r - input.range_ms;
+        let start = r - range_ms;
         while lo < samples.len() && samples[lo].0 <= start {
             lo += 1;
         }
@@ -467,23 +541,17 @@ fn windows_of(
         if lo >= hi {
             continue;
         }
-        for (j, p) in params.iter().enumerate() {
-            scratch.params[j] = p[k];
-        }
-        let no_resets = func.is_counter() && scratch.drops[hi - 1] == scratch.drops[lo];
-        let w = Window {
+        let mut w = Window {
             pts: &samples[lo..hi],
             ts,
             start,
             end: r,
-            range_ms: input.range_ms,
-            no_resets,
+            range_ms,
+            no_resets: false,
         };
-        if let Some(f) = apply(func, &w, &scratch.params)? {
-            pts.push((ts, f));
-        }
+        f(k, lo, hi, &mut w)?;
     }
-    Ok(pts)
+    Ok(())
 }
 
 fn absent_over_time(ev: &Ev, present: &Matrix, arg: &Expr) -> Matrix {

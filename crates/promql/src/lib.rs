@@ -33,5 +33,7 @@ pub use engine::{Engine, EngineOptions, parse};
 pub use error::{Error, Result};
 pub use format::format_query;
 pub use labels::{Labels, METRIC_NAME, MatchOp, Matcher};
-pub use source::{MemSource, STALE_NAN_BITS, Series, SeriesSource, is_stale, stale_nan};
+pub use source::{
+    MemSource, STALE_NAN_BITS, Series, SeriesSource, SeriesVisitor, is_stale, stale_nan,
+};
 pub use value::{QueryResult, RangeSeries, Sample, Value};

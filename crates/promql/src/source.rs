@@ -27,11 +27,30 @@ pub struct Series {
     pub samples: Vec<(i64, f64)>,
 }
 
+/// What [`SeriesSource::for_each_series`] calls with each series: labels and samples.
+pub type SeriesVisitor<'a> = dyn FnMut(&Labels, &[(i64, f64)]) -> Result<()> + 'a;
+
 /// What the engine needs from storage (like Prometheus's `storage.Querier`).
 pub trait SeriesSource: Send + Sync {
     /// Series whose labels satisfy all `matchers`, with their samples in `[start_ms, end_ms]`.
     /// Series without samples in the range may be omitted.
     fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<Series>>;
+    /// Hands the series `select` would return to `f` one at a time, in the same order: labels
+    /// and samples in `[start_ms, end_ms]` (the slice lives for the call only). A source
+    /// overrides this to decode each series into a reused buffer, so a range function walks
+    /// samples still in cache instead of every series being held at once.
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+        f: &mut SeriesVisitor<'_>,
+    ) -> Result<()> {
+        for s in self.select(matchers, start_ms, end_ms)? {
+            f(&s.labels, &s.samples)?;
+        }
+        Ok(())
+    }
     /// Sorted, distinct label names of matching series (all series when `matchers` is empty).
     fn label_names(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<String>>;
     /// Sorted, distinct values of label `name` among matching series.
@@ -125,6 +144,19 @@ impl SeriesSource for MemSource {
             .collect())
     }
 
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+        f: &mut SeriesVisitor<'_>,
+    ) -> Result<()> {
+        for (s, samples) in self.matching(matchers, start_ms, end_ms) {
+            f(&s.labels, samples)?;
+        }
+        Ok(())
+    }
+
     fn label_names(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
         let mut names: Vec<String> = self
             .matching(matchers, start_ms, end_ms)
@@ -178,6 +210,15 @@ mod tests {
         assert_eq!(got[0].samples, vec![(2000, 2.0), (3000, 30.0), (4000, 4.0)]);
         assert_eq!(src.label_values("job", &m, 0, 100_000)?, vec!["a", "b"]);
         assert_eq!(src.label_names(&[], 0, 100_000)?, vec!["__name__", "job"]);
+        let mut each = Vec::new();
+        src.for_each_series(&m, 2000, 4000, &mut |l, s| {
+            each.push(Series {
+                labels: l.clone(),
+                samples: s.to_vec(),
+            });
+            Ok(())
+        })?;
+        assert_eq!(each, got);
         Ok(())
     }
 

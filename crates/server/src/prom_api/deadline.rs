@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use sextant_promql::{Error, Matcher, Result, Series, SeriesSource};
+use sextant_promql::{Error, Matcher, Result, Series, SeriesSource, SeriesVisitor};
 
 /// What the abandoned evaluation sees; the client already got Prometheus's timeout error.
 const EXPIRED: &str = "query timed out in expression evaluation";
@@ -32,6 +32,17 @@ impl SeriesSource for Deadline<'_> {
     fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<Series>> {
         self.check()?;
         self.inner.select(matchers, start_ms, end_ms)
+    }
+
+    fn for_each_series(
+        &self,
+        matchers: &[Matcher],
+        start_ms: i64,
+        end_ms: i64,
+        f: &mut SeriesVisitor<'_>,
+    ) -> Result<()> {
+        self.check()?;
+        self.inner.for_each_series(matchers, start_ms, end_ms, f)
     }
 
     fn label_names(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<String>> {
