@@ -65,7 +65,7 @@ impl<'a> BitReader<'a> {
     /// Tops `acc` up to at least 56 valid bits (zeros past the end of the buffer). Bits of
     /// the loaded word beyond the counted bytes stay in `acc`; the next load ORs the same bits
     /// into the same places, so they need no masking.
-    #[inline]
+    #[inline(always)]
     fn refill(&mut self) {
         let word = match self.buf.get(self.pos..self.pos + 8) {
             Some(b) => u64::from_be_bytes(b.try_into().unwrap_or([0; 8])),
@@ -83,12 +83,20 @@ impl<'a> BitReader<'a> {
         self.avail += bytes * 8;
     }
 
-    /// Reads `n <= 64` bits.
+    /// Reads `n <= 64` bits. Nothing here is an out-of-line call taking `&mut self`, so the
+    /// reader's fields stay in registers inside a decode loop.
     #[inline(always)]
     fn read(&mut self, n: u32) -> u64 {
         if n > 56 {
-            return self.read_long(n);
+            let hi = self.read_small(n - 32);
+            return (hi << 32) | self.read_small(32);
         }
+        self.read_small(n)
+    }
+
+    /// Reads `n <= 56` bits.
+    #[inline(always)]
+    fn read_small(&mut self, n: u32) -> u64 {
         if n == 0 {
             return 0;
         }
@@ -99,14 +107,6 @@ impl<'a> BitReader<'a> {
         self.acc <<= n;
         self.avail -= n;
         v
-    }
-
-    /// Reads `56 < n <= 64` bits, as two reads (rare: first samples and wide deltas).
-    #[cold]
-    #[inline(never)]
-    fn read_long(&mut self, n: u32) -> u64 {
-        let hi = self.read(n - 32);
-        (hi << 32) | self.read(32)
     }
 
     /// One bit (most reads are single control bits).
@@ -326,23 +326,23 @@ impl<'a> ChunkIter<'a> {
 }
 
 /// Appends the `count` samples encoded in `bytes` to `out` (fewer if the bytes are truncated).
-/// The same decoding as [`ChunkIter`], as one loop whose state stays in registers: a range
-/// query decodes millions of samples, and the iterator's per-call state round trip through
-/// memory was most of the cost.
+/// The same decoding as [`ChunkIter`], as one loop whose state stays in registers, writing
+/// into slots sized up front and checking for truncation once at the end (then decoding again
+/// with [`ChunkIter`]'s per-sample check): a range query decodes millions of samples, and the
+/// iterator's per-call state round trip through memory was most of the cost.
 pub fn decode_into(bytes: &[u8], count: u16, out: &mut Vec<(i64, f64)>) {
     if count == 0 {
         return;
     }
+    let first = out.len();
+    out.resize(first + usize::from(count), (0, 0.0));
     let mut r = BitReader::new(bytes);
     let mut t = r.read(64) as i64;
     let mut v = r.read(64);
-    if r.overrun() {
-        return;
-    }
-    out.reserve(usize::from(count));
-    out.push((t, f64::from_bits(v)));
+    let (dst, rest) = out[first..].split_at_mut(1);
+    dst[0] = (t, f64::from_bits(v));
     let (mut delta, mut leading, mut trailing) = (0i64, 0u32, 0u32);
-    for _ in 1..count {
+    for slot in rest {
         if r.bit() {
             let bits = if !r.bit() {
                 14
@@ -370,10 +370,11 @@ pub fn decode_into(bytes: &[u8], count: u16, out: &mut Vec<(i64, f64)>) {
                 v ^= r.read(sig) << trailing;
             }
         }
-        if r.overrun() {
-            return;
-        }
-        out.push((t, f64::from_bits(v)));
+        *slot = (t, f64::from_bits(v));
+    }
+    if r.overrun() {
+        out.truncate(first);
+        out.extend(ChunkIter::new(bytes, count));
     }
 }
 

@@ -6,7 +6,8 @@ use promql_parser::parser::{Call, Expr, VectorSelector};
 use crate::error::{Error, Result};
 use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
 use crate::labels::{Labels, METRIC_NAME};
-use crate::range_funcs::{RangeFn, Window, apply, extrapolated_rate, is_range_function};
+use crate::range_funcs::{RangeFn, Window, apply, is_range_function};
+use crate::rate::{Extrapolation, extrapolated_rate};
 use crate::source::is_stale;
 
 /// Evaluates a function call over all steps.
@@ -491,9 +492,10 @@ fn windows_of(
         // `rate`/`increase` call the rate directly: this loop is a long query's hot path.
         let drops = &scratch.drops;
         let is_rate = func == RangeFn::Rate;
+        let mut memo = Extrapolation::default();
         slide(samples, steps, refs, range_ms, |_, lo, hi, w| {
             w.no_resets = drops[hi - 1] == drops[lo];
-            if let Some(f) = extrapolated_rate(w, true, is_rate) {
+            if let Some(f) = extrapolated_rate(w, true, is_rate, &mut memo) {
                 pts.push((w.ts, f));
             }
             Ok(())

@@ -26,6 +26,7 @@ mod labels;
 mod labels_fn;
 mod parallel;
 mod range_funcs;
+mod rate;
 mod source;
 mod value;
 

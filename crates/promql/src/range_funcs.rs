@@ -3,6 +3,7 @@
 
 use crate::aggregate::{kahan_inc, quantile};
 use crate::error::{Error, Result};
+use crate::rate::{Extrapolation, extrapolated_rate};
 
 /// The samples of one series in one window `(start, end]`.
 pub(crate) struct Window<'a> {
@@ -105,9 +106,30 @@ pub(crate) fn apply(f: RangeFn, w: &Window, params: &[f64]) -> Result<Option<f64
     };
     let p = |i: usize| params.get(i).copied().unwrap_or(f64::NAN);
     let v = match f {
-        Rate => return Ok(extrapolated_rate(w, true, true)),
-        Increase => return Ok(extrapolated_rate(w, true, false)),
-        Delta => return Ok(extrapolated_rate(w, false, false)),
+        Rate => {
+            return Ok(extrapolated_rate(
+                w,
+                true,
+                true,
+                &mut Extrapolation::default(),
+            ));
+        }
+        Increase => {
+            return Ok(extrapolated_rate(
+                w,
+                true,
+                false,
+                &mut Extrapolation::default(),
+            ));
+        }
+        Delta => {
+            return Ok(extrapolated_rate(
+                w,
+                false,
+                false,
+                &mut Extrapolation::default(),
+            ));
+        }
         Irate => return Ok(instant_value(pts, true)),
         Idelta => return Ok(instant_value(pts, false)),
         Deriv | PredictLinear if pts.len() < 2 => return Ok(None),
@@ -205,53 +227,6 @@ fn variance(pts: &[(i64, f64)]) -> f64 {
         (aux, c_aux) = kahan_inc(delta * (x.1 - (mean + c_mean)), aux, c_aux);
     }
     (aux + c_aux) / count
-}
-
-/// Prometheus's `extrapolatedRate` for float samples, computed in milliseconds: the gaps and
-/// the sampled interval only enter as ratios, so the seconds conversions cancel, and the
-/// common case takes two divisions where Prometheus's takes seven (results agree to ~1e-15
-/// relative; `rate` over a 24 h range query is millions of windows).
-pub(crate) fn extrapolated_rate(w: &Window, is_counter: bool, is_rate: bool) -> Option<f64> {
-    let pts = w.pts;
-    if pts.len() < 2 {
-        return None;
-    }
-    let n1 = pts.len() - 1;
-    let (first, last) = (pts[0], pts[n1]);
-    let mut result = last.1 - first.1;
-    if is_counter && !w.no_resets {
-        for x in pts.windows(2) {
-            if x[1].1 < x[0].1 {
-                result += x[0].1;
-            }
-        }
-    }
-    let mut to_start = (first.0 - w.start) as f64;
-    let mut to_end = (w.end - last.0) as f64;
-    let sampled = (last.0 - first.0) as f64;
-    let avg_between = sampled / n1 as f64;
-    let threshold = avg_between * 1.1;
-    if to_start >= threshold {
-        to_start = avg_between / 2.0;
-    }
-    // Prometheus: `to_zero = sampled * (first / result)`, taken when below `to_start`.
-    if is_counter && result > 0.0 && first.1 >= 0.0 && sampled * first.1 < to_start * result {
-        to_start = sampled * (first.1 / result);
-    }
-    if to_end >= threshold {
-        to_end = avg_between / 2.0;
-    }
-    // `factor / range_s` as one division.
-    let (num, den) = match (sampled != 0.0, is_rate) {
-        (true, true) => (
-            (sampled + to_start + to_end) * 1000.0,
-            sampled * w.range_ms as f64,
-        ),
-        (true, false) => (sampled + to_start + to_end, sampled),
-        (false, true) => (1000.0, w.range_ms as f64),
-        (false, false) => (1.0, 1.0),
-    };
-    Some(result * (num / den))
 }
 
 fn instant_value(pts: &[(i64, f64)], is_rate: bool) -> Option<f64> {
