@@ -69,18 +69,18 @@ pub(crate) fn scalar_per_step(ev: &Ev, p: &Expr) -> Result<Vec<f64>> {
 
 fn check_params(ev: &Ev, op: TokenId, params: &[f64]) -> Result<()> {
     match op {
+        // Every step's `k` is checked, with or without input (as Prometheus does).
         T_TOPK | T_BOTTOMK | T_LIMITK => {
-            if params.iter().cloned().fold(f64::NEG_INFINITY, f64::max) < 1.0 {
-                return Ok(());
-            }
-            if params.iter().any(|p| p.is_nan()) {
-                return Err(Error::exec("Parameter value is NaN"));
-            }
-            if let Some(p) = params.iter().find(|p| **p <= i64::MIN as f64) {
-                return Err(Error::exec(format!("Scalar value {p} underflows int64")));
-            }
-            if let Some(p) = params.iter().find(|p| **p >= i64::MAX as f64) {
-                return Err(Error::exec(format!("Scalar value {p} overflows int64")));
+            for &p in params {
+                if p.is_nan() {
+                    return Err(Error::exec("Parameter value is NaN"));
+                }
+                if p <= i64::MIN as f64 {
+                    return Err(Error::exec(format!("Scalar value {p} underflows int64")));
+                }
+                if p >= i64::MAX as f64 {
+                    return Err(Error::exec(format!("Scalar value {p} overflows int64")));
+                }
             }
         }
         T_QUANTILE => {

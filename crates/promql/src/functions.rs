@@ -4,7 +4,7 @@ use chrono::{DateTime, Datelike, Timelike};
 use promql_parser::parser::{Call, Expr, VectorSelector};
 
 use crate::error::{Error, Result};
-use crate::eval::{Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
+use crate::eval::{Ctx, Ev, Matrix, SeriesPts, VSample, Val, Vector, duration_ms};
 use crate::labels::{Labels, METRIC_NAME};
 use crate::range_funcs::{RangeFn, Window, apply, is_range_function};
 use crate::rate::{Extrapolation, extrapolated_rate};
@@ -408,7 +408,15 @@ impl Walker<'_, '_> {
         sink: &mut dyn FnMut(SeriesPts) -> Result<()>,
     ) -> Result<()> {
         let func = self.call.func;
-        let pts = windows_of(func, samples, self.call, refs, range_ms, &mut self.scratch)?;
+        let pts = windows_of(
+            self.ev.ctx,
+            func,
+            samples,
+            self.call,
+            refs,
+            range_ms,
+            &mut self.scratch,
+        )?;
         self.total += pts.len();
         if self.total > self.ev.ctx.max_samples {
             return Err(Error::TooManySamples(
@@ -472,6 +480,7 @@ struct WindowScratch {
 /// Applies `func` to each step's window of one series; a prefix count of counter drops lets
 /// `rate`/`increase` skip the per-window reset scan when the window has none.
 fn windows_of(
+    ctx: &Ctx,
     func: RangeFn,
     samples: &[(i64, f64)],
     call: &RangeCall,
@@ -507,6 +516,9 @@ fn windows_of(
     slide(samples, steps, refs, range_ms, |k, _, _, w| {
         for (j, p) in params.iter().enumerate() {
             args[j] = p[k];
+        }
+        if func == RangeFn::QuantileOverTime {
+            crate::histogram::warn_bad_quantile(ctx, args[0]);
         }
         if let Some(f) = apply(func, w, args)? {
             pts.push((w.ts, f));

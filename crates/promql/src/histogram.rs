@@ -45,6 +45,7 @@ fn parse_le(s: &str) -> Option<f64> {
 
 /// `histogram_quantile(q, buckets)` for each classic histogram in `v`.
 pub(crate) fn quantile_vector(ctx: &Ctx, q: f64, v: &Vector, ts: i64) -> Vector {
+    warn_bad_quantile(ctx, q);
     let mut out = Vec::new();
     for (labels, mut buckets) in group_buckets(ctx, v) {
         if buckets.is_empty() {
@@ -65,6 +66,17 @@ pub(crate) fn quantile_vector(ctx: &Ctx, q: f64, v: &Vector, ts: i64) -> Vector 
         });
     }
     out
+}
+
+/// Prometheus's warning for a quantile outside `[0, 1]` (NaN included), given at every step
+/// whether or not there is input.
+pub(crate) fn warn_bad_quantile(ctx: &Ctx, q: f64) {
+    if q.is_nan() || !(0.0..=1.0).contains(&q) {
+        ctx.warn(format!(
+            "PromQL warning: quantile value should be between 0 and 1, got {}",
+            crate::aggregate::fmt_go(q)
+        ));
+    }
 }
 
 /// `histogram_fraction(lower, upper, buckets)` for each classic histogram in `v`.

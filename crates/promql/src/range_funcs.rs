@@ -238,9 +238,10 @@ fn instant_value(pts: &[(i64, f64)], is_rate: bool) -> Option<f64> {
     if interval == 0 {
         return None;
     }
-    let mut f = b.1;
-    if !is_rate || b.1 >= a.1 {
-        f = b.1 - a.1;
+    // Only a drop is a counter reset (a NaN neighbour gives NaN, as in Prometheus).
+    let mut f = b.1 - a.1;
+    if is_rate && b.1 < a.1 {
+        f = b.1;
     }
     if is_rate {
         f /= interval as f64 / 1000.0;

@@ -192,7 +192,11 @@ fn expand(tok: &str, out: &mut Vec<Option<f64>>) -> Result<(), String> {
         out.extend(std::iter::repeat_n(None, n));
         return Ok(());
     }
-    if let Some(v) = number(tok) {
+    // `0x59` is 0 repeated 59 more times, as Prometheus's series lexer reads it, not hex.
+    let repeated = tok
+        .rfind('x')
+        .is_some_and(|x| x > 0 && tok[x + 1..].parse::<i64>().is_ok());
+    if !repeated && let Some(v) = number(tok) {
         out.push(Some(v));
         return Ok(());
     }
@@ -394,6 +398,8 @@ fn parse_eval(lines: &[String], at: usize, line_no: usize) -> Result<(Cmd, usize
 fn expands_series_notation() {
     let mut h = false;
     let v = values("0+10x2 _ 1x1 -2-1x1 stale _x2", &mut h).expect("valid notation");
+    let zeros = values("0x2 7", &mut h).expect("valid notation");
+    assert_eq!(zeros, vec![Some(0.0), Some(0.0), Some(0.0), Some(7.0)]);
     assert_eq!(v.len(), 3 + 1 + 2 + 2 + 1 + 2);
     assert_eq!(v[1], Some(10.0));
     assert_eq!(v[7], Some(-3.0));
