@@ -15,7 +15,7 @@ use sextant_promql::Labels;
 
 use crate::codec::{Reader, put_bytes, put_labels, put_uvarint};
 use crate::error::{Error, Result};
-use crate::gorilla::{CHUNK_SAMPLES, Chunk, decode_into};
+use crate::gorilla::{CHUNK_SAMPLES, Chunk, decode_into, keep_range};
 use crate::head::SeriesSamples;
 
 const MAGIC: &[u8; 5] = b"SXMB\x01";
@@ -206,12 +206,7 @@ impl Block {
             decode_into(bytes, count, out);
         }
         if e.min_t < start || e.max_t > end {
-            // Chunks hold ascending timestamps: keep the run inside the range.
-            let got = &out[first..];
-            let lo = got.partition_point(|s| s.0 < start);
-            let hi = got.partition_point(|s| s.0 <= end);
-            out.truncate(first + hi);
-            out.drain(first..first + lo);
+            keep_range(out, first, start, end);
         }
         Ok(())
     }

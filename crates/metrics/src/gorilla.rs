@@ -253,6 +253,15 @@ impl Chunk {
         self.bits.buf.shrink_to_fit();
     }
 
+    /// Appends the samples within `[start, end]` to `out`.
+    pub fn decode_range(&self, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
+        let first = out.len();
+        decode_into(&self.bits.buf, self.count, out);
+        if self.min_t < start || self.last_t > end {
+            keep_range(out, first, start, end);
+        }
+    }
+
     /// Decoded samples.
     pub fn iter(&self) -> ChunkIter<'_> {
         ChunkIter::new(&self.bits.buf, self.count)
@@ -378,6 +387,15 @@ pub fn decode_into(bytes: &[u8], count: u16, out: &mut Vec<(i64, f64)>) {
     }
 }
 
+/// Keeps, of the ascending samples `out[first..]`, those within `[start, end]`.
+pub fn keep_range(out: &mut Vec<(i64, f64)>, first: usize, start: i64, end: i64) {
+    let got = &out[first..];
+    let lo = got.partition_point(|s| s.0 < start);
+    let hi = got.partition_point(|s| s.0 <= end);
+    out.truncate(first + hi);
+    out.drain(first..first + lo);
+}
+
 impl Iterator for ChunkIter<'_> {
     type Item = (i64, f64);
 
@@ -474,6 +492,10 @@ mod tests {
         let mut out = Vec::new();
         decode_into(cut, c.len(), &mut out);
         assert_eq!(out.len(), n);
+        let mut mid = vec![(0, 0.0)];
+        c.decode_range(3000, 7999, &mut mid);
+        let want: Vec<(i64, f64)> = c.iter().filter(|s| (3000..=7999).contains(&s.0)).collect();
+        assert_eq!(mid[1..], want[..]);
     }
 
     proptest! {

@@ -120,7 +120,7 @@ impl SeriesEntry {
     pub fn head_samples(&self, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
         for c in &self.chunks {
             if c.max_t() >= start && c.min_t() <= end {
-                out.extend(c.iter().filter(|s| s.0 >= start && s.0 <= end));
+                c.decode_range(start, end, out);
             }
         }
         out.extend(self.ooo.iter().filter(|s| s.0 >= start && s.0 <= end));
