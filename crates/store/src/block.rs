@@ -7,12 +7,13 @@
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, BooleanArray, RecordBatch};
+use arrow_schema::{DataType, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
@@ -33,6 +34,9 @@ use crate::wal::sync_dir;
 
 /// Rows per Parquet row group: the unit a trace lookup decodes.
 pub const ROW_GROUP_ROWS: usize = 8192;
+/// Largest data and dictionary page of the blob columns (uncompressed): what a trace lookup
+/// decompresses per blob column.
+const BLOB_PAGE_BYTES: usize = 64 << 10;
 const SPANS_FILE: &str = "spans.parquet";
 const TRACES_FILE: &str = "traces.parquet";
 pub(crate) const META_FILE: &str = "meta.json";
@@ -59,17 +63,23 @@ pub struct BlockMeta {
     pub wal_cut: u64,
 }
 
-/// An open block.
+/// An open block. Everything a query consults before decoding data (Parquet footer with
+/// statistics and offset index, trace-id ranges and bloom filters, the dictionary-string
+/// reader schema) is loaded when the block is opened, so the first query of a process pays
+/// no more than later ones.
 #[derive(Debug)]
 pub struct Block {
     pub meta: BlockMeta,
     dir: PathBuf,
     reader_meta: ArrowReaderMetadata,
+    /// `reader_meta` with every string column read as a dictionary (see
+    /// [`Block::spans_metadata_dictionary`]).
+    dictionary_meta: ArrowReaderMetadata,
     /// Min and max trace id per row group.
     ranges: Vec<(TraceId, TraceId)>,
-    /// Trace-id bloom filter per row group (`None` in blocks written without them), read on
-    /// the first lookup.
-    blooms: OnceLock<Vec<Option<Sbbf>>>,
+    /// Trace-id bloom filter per row group (`None` in blocks written without them, or where
+    /// it cannot be read: the lookup then decodes the row group, as without filters).
+    blooms: Vec<Option<Sbbf>>,
 }
 
 /// A unique, time-ordered block id.
@@ -87,7 +97,7 @@ pub fn new_block_id() -> String {
 fn writer_properties() -> WriterProperties {
     let zstd = Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default());
     let plain = |p: &str| ColumnPath::from(p);
-    WriterProperties::builder()
+    let mut props = WriterProperties::builder()
         .set_compression(zstd)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)
@@ -102,8 +112,16 @@ fn writer_properties() -> WriterProperties {
         // writing) says whether the trace is really there without decoding the row group.
         .set_column_bloom_filter_enabled(plain("trace_id"), true)
         .set_column_bloom_filter_fpp(plain("trace_id"), 0.01)
-        .set_column_bloom_filter_max_ndv(plain("trace_id"), ROW_GROUP_ROWS as u64)
-        .build()
+        .set_column_bloom_filter_max_ndv(plain("trace_id"), ROW_GROUP_ROWS as u64);
+    // A trace lookup decompresses the pages holding the trace's rows, and the dictionary page
+    // of each column it reads. The blobs are the wide columns; with Parquet's 1 MiB pages a
+    // lookup decompressed about 1 MiB of each (zstd was the largest cost of a lookup).
+    for blob in ["origin", "attributes", "events", "links"] {
+        props = props
+            .set_column_data_page_size_limit(plain(blob), BLOB_PAGE_BYTES)
+            .set_column_dictionary_page_size_limit(plain(blob), BLOB_PAGE_BYTES);
+    }
+    props.build()
 }
 
 /// Writes a block from batches that arrive sorted by trace id.
@@ -211,6 +229,40 @@ impl BlockWriter {
     }
 }
 
+/// The reader metadata `meta` with every string column read as a dictionary.
+fn dictionary_strings(meta: &ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
+    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+    let fields: Vec<_> = (meta.schema().fields().iter())
+        .map(|f| match f.data_type() {
+            DataType::Utf8 => f.as_ref().clone().with_data_type(dict.clone()),
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
+    Ok(ArrowReaderMetadata::try_new(
+        meta.metadata().clone(),
+        options,
+    )?)
+}
+
+/// The trace-id bloom filter of each row group of the spans file; `None` where the block has
+/// none or it cannot be read.
+fn read_blooms(file: &File, meta: &ArrowReaderMetadata, block: &str) -> Vec<Option<Sbbf>> {
+    let Ok(file) = file.try_clone() else {
+        return Vec::new();
+    };
+    let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, meta.clone());
+    (0..meta.metadata().num_row_groups())
+        .map(|rg| {
+            (builder.get_row_group_column_bloom_filter(rg, col::TRACE_ID)).unwrap_or_else(|e| {
+                tracing::warn!(%block, row_group = rg, error = %e,
+                    "unreadable trace-id bloom filter");
+                None
+            })
+        })
+        .collect()
+}
+
 fn dir_size(dir: &Path) -> Result<u64> {
     let mut total = 0;
     for entry in fs::read_dir(dir).map_err(StoreError::io(dir))? {
@@ -259,12 +311,15 @@ impl Block {
                 (lo, hi)
             })
             .collect();
+        let dictionary_meta = dictionary_strings(&reader_meta)?;
+        let blooms = read_blooms(&file, &reader_meta, &meta.id);
         Ok(Self {
             meta,
             dir: dir.to_owned(),
             reader_meta,
+            dictionary_meta,
             ranges,
-            blooms: OnceLock::new(),
+            blooms,
         })
     }
 
@@ -286,25 +341,10 @@ impl Block {
         ))
     }
 
-    /// The trace-id bloom filter of each row group; `None` where the block has none or it
-    /// cannot be read (the lookup then decodes the row group, as without filters).
-    fn blooms(&self) -> &[Option<Sbbf>] {
-        self.blooms.get_or_init(|| {
-            let Ok(builder) = self.spans_builder() else {
-                return Vec::new();
-            };
-            (0..self.ranges.len())
-                .map(|rg| {
-                    builder
-                        .get_row_group_column_bloom_filter(rg, col::TRACE_ID)
-                        .unwrap_or_else(|e| {
-                            tracing::warn!(block = %self.meta.id, row_group = rg, error = %e,
-                                "unreadable trace-id bloom filter");
-                            None
-                        })
-                })
-                .collect()
-        })
+    /// Whether row group `rg` may hold `id` by its bloom filter (true without one).
+    fn bloom_allows(&self, rg: usize, id: &TraceId) -> bool {
+        let bloom = self.blooms.get(rg).and_then(Option::as_ref);
+        bloom.is_none_or(|b| b.check(&id[..]))
     }
 
     /// Number of row groups in the spans file.
@@ -323,19 +363,34 @@ impl Block {
             .enumerate()
             .filter(move |(_, (lo, hi))| lo <= trace_id && trace_id <= hi)
             .map(|(i, _)| i)
-            .filter(move |&i| {
-                let bloom = self.blooms().get(i).and_then(Option::as_ref);
-                bloom.is_none_or(|b| b.check(&trace_id[..]))
-            })
+            .filter(move |&i| self.bloom_allows(i, trace_id))
     }
 
-    /// The spans of one trace in this block.
+    /// The spans of one trace in this block, every column.
     pub fn find_trace(&self, trace_id: &TraceId) -> Result<Vec<RecordBatch>> {
+        self.find_trace_columns(trace_id, None)
+    }
+
+    /// The spans of one trace in this block with only the columns that rebuild OTLP spans
+    /// (`rows::rows_to_resource_spans`), not the derived GenAI ones: what a trace lookup needs.
+    pub fn find_trace_spans(&self, trace_id: &TraceId) -> Result<Vec<RecordBatch>> {
+        self.find_trace_columns(trace_id, Some(0..col::GENAI))
+    }
+
+    fn find_trace_columns(
+        &self,
+        trace_id: &TraceId,
+        columns: Option<std::ops::Range<usize>>,
+    ) -> Result<Vec<RecordBatch>> {
         let groups: Vec<usize> = self.candidate_groups(trace_id).collect();
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let builder = self.spans_builder()?;
+        let mut builder = self.spans_builder()?;
+        if let Some(columns) = columns {
+            let projection = ProjectionMask::roots(builder.parquet_schema(), columns);
+            builder = builder.with_projection(projection);
+        }
         let mask = ProjectionMask::roots(builder.parquet_schema(), [col::TRACE_ID]);
         let wanted = *trace_id;
         let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
@@ -362,16 +417,29 @@ impl Block {
     /// groups that may hold any of them: many lookups share one open file and the decoding of
     /// each row group instead of paying them per trace. Only the columns that rebuild OTLP
     /// spans are read (`rows::rows_to_resource_spans`), not the derived GenAI ones.
+    ///
+    /// A row group is read when one of the ids in its trace-id range passes its bloom filter
+    /// (1 % false positives); row groups without a filter are settled by their dictionary page.
     pub fn find_traces(&self, ids: &[TraceId]) -> Result<Vec<RecordBatch>> {
-        let groups: Vec<usize> = (self.ranges.iter().enumerate())
-            .filter(|(_, (lo, hi))| {
-                let first = ids.partition_point(|id| id < lo);
-                ids.get(first).is_some_and(|id| id <= hi)
-            })
-            .map(|(i, _)| i)
-            .collect();
+        let mut filtered = Vec::new();
+        let mut unfiltered = Vec::new();
+        for (i, (lo, hi)) in self.ranges.iter().enumerate() {
+            let in_range =
+                &ids[ids.partition_point(|id| id < lo)..ids.partition_point(|id| id <= hi)];
+            match self.blooms.get(i).and_then(Option::as_ref) {
+                _ if in_range.is_empty() => {}
+                Some(bloom) => {
+                    if in_range.iter().any(|id| bloom.check(&id[..])) {
+                        filtered.push(i);
+                    }
+                }
+                None => unfiltered.push(i),
+            }
+        }
         let wanted: Vec<u128> = ids.iter().map(|id| u128::from_be_bytes(*id)).collect();
-        let groups = self.groups_holding(groups, &wanted)?;
+        let mut groups = self.groups_holding(unfiltered, &wanted)?;
+        groups.extend(filtered);
+        groups.sort_unstable();
         if groups.is_empty() {
             return Ok(Vec::new());
         }
@@ -409,6 +477,9 @@ impl Block {
     /// kept.
     fn groups_holding(&self, groups: Vec<usize>, wanted: &[u128]) -> Result<Vec<usize>> {
         use parquet::column::page::{Page, PageReader};
+        if groups.is_empty() {
+            return Ok(groups);
+        }
         let path = self.dir.join(SPANS_FILE);
         let file = Arc::new(File::open(&path).map_err(StoreError::io(&path))?);
         let meta = self.reader_meta.metadata();
@@ -445,6 +516,13 @@ impl Block {
     /// the base for readers with another schema (see [`Block::spans_reader`]).
     pub fn spans_metadata(&self) -> &ArrowReaderMetadata {
         &self.reader_meta
+    }
+
+    /// [`Block::spans_metadata`] with every string column read as a dictionary
+    /// (`Dictionary(Int32, Utf8)`), so that predicates run once per distinct value (model
+    /// names, span names, services).
+    pub fn spans_metadata_dictionary(&self) -> &ArrowReaderMetadata {
+        &self.dictionary_meta
     }
 
     /// A reader over the spans file with `meta`, e.g. [`Block::spans_metadata`] re-derived

@@ -67,12 +67,23 @@ impl Store {
         Ok(out)
     }
 
-    /// Every span of a trace, from heads and blocks; empty when unknown.
+    /// Every span of a trace, from heads and blocks; empty when unknown. Blocks are read
+    /// without the derived GenAI columns, which rebuilding the OTLP spans does not need.
     pub fn find_trace(&self, tenant: &str, id: &TraceId) -> Result<Vec<ResourceSpans>> {
+        validate_tenant(tenant)?;
+        let snap = self.snapshot(tenant);
         let mut parts = Vec::new();
-        for batch in self.trace_batches(tenant, id)? {
-            let all: Vec<usize> = (0..batch.num_rows()).collect();
-            parts.extend(rows::rows_to_resource_spans(&batch, &all)?);
+        for batch in &snap.head {
+            let rows = head::rows_of_trace(batch, id);
+            if !rows.is_empty() {
+                parts.extend(rows::rows_to_resource_spans(batch, &rows)?);
+            }
+        }
+        for block in &snap.blocks {
+            for batch in block.find_trace_spans(id)? {
+                let all: Vec<usize> = (0..batch.num_rows()).collect();
+                parts.extend(rows::rows_to_resource_spans(&batch, &all)?);
+            }
         }
         Ok(rows::merge_resource_spans(parts))
     }

@@ -221,6 +221,57 @@ impl Store {
         Ok(stats)
     }
 
+    /// Calls `f` with each batch of spans that may overlap `[start, end]`: head batches whole,
+    /// then the batches of blocks newest first (about a row group each), read with only
+    /// `columns` and one at a time, so that `f` returning `Break` stops the scan at once, even
+    /// in the middle of a block (tag discovery reads only the newest spans it needs).
+    pub fn scan_batches_newest_first(
+        &self,
+        tenant: &str,
+        start: u64,
+        end: u64,
+        columns: &[usize],
+        mut f: impl FnMut(&RecordBatch, &ColumnIndex) -> ControlFlow<()>,
+    ) -> Result<ScanStats> {
+        validate_tenant(tenant)?;
+        let snap = self.snapshot(tenant);
+        let mut stats = ScanStats::default();
+        let full = ColumnIndex::full();
+        for batch in snap.head.iter().filter(|b| {
+            let (lo, hi) = crate::head::time_range(b);
+            lo <= end && hi >= start
+        }) {
+            stats.inspected_spans += batch.num_rows() as u64;
+            stats.inspected_bytes += batch.get_array_memory_size() as u64;
+            if f(batch, &full).is_break() {
+                return Ok(stats);
+            }
+        }
+        let mut blocks: Vec<&Arc<Block>> = (snap.blocks.iter())
+            .filter(|b| b.overlaps(start, end))
+            .collect();
+        blocks.sort_unstable_by_key(|b| std::cmp::Reverse(b.meta.max_end_unix_nano));
+        let mut cols = columns.to_vec();
+        cols.sort_unstable();
+        cols.dedup();
+        for block in blocks {
+            stats.blocks += 1;
+            // Older blocks lack the GenAI columns: index only the columns read.
+            let present = block.spans_metadata().schema().fields().len();
+            let read: Vec<usize> = cols.iter().copied().filter(|c| *c < present).collect();
+            let projected = ColumnIndex::of(read.clone());
+            for batch in block.scan_columns(&read)? {
+                let batch = batch?;
+                stats.inspected_spans += batch.num_rows() as u64;
+                stats.inspected_bytes += batch.get_array_memory_size() as u64;
+                if f(&batch, &projected).is_break() {
+                    return Ok(stats);
+                }
+            }
+        }
+        Ok(stats)
+    }
+
     /// The traces that may match `search`, newest first (by their newest span seen).
     ///
     /// The head is tested whole; each block, newest first, in two phases (`scan.rs`): the

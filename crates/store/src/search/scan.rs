@@ -14,13 +14,9 @@
 //! instead of the ids and times of every span.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use arrow_schema::{DataType, Schema};
 use parquet::arrow::ProjectionMask;
-use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, RowSelection, RowSelector,
-};
+use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
 
@@ -114,7 +110,7 @@ fn predicate_masks(
     search: &CandidateSearch,
     stats: &mut ScanStats,
 ) -> Result<Vec<u64>> {
-    let builder = block.spans_reader(dictionary_strings(block.spans_metadata())?)?;
+    let builder = block.spans_reader(block.spans_metadata_dictionary().clone())?;
     let projection = ProjectionMask::roots(builder.parquet_schema(), pred_cols.iter().copied());
     let reader = builder
         .with_projection(projection)
@@ -178,7 +174,7 @@ pub(super) fn read_dictionary(
     block: &Block,
     columns: &[usize],
 ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-    let meta = dictionary_strings(block.spans_metadata())?;
+    let meta = block.spans_metadata_dictionary().clone();
     let present = meta.schema().fields().len();
     let builder = block.spans_reader(meta)?;
     let wanted = columns.iter().copied().filter(|c| *c < present);
@@ -188,23 +184,6 @@ pub(super) fn read_dictionary(
         .with_batch_size(ROW_GROUP_ROWS)
         .build()?;
     Ok(reader.map(|b| b.map_err(StoreError::from)))
-}
-
-/// The block's reader metadata with every string column read as a dictionary, so that
-/// predicates run once per distinct value (model names, span names, services).
-fn dictionary_strings(meta: &ArrowReaderMetadata) -> Result<ArrowReaderMetadata> {
-    let dict = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
-    let fields: Vec<_> = (meta.schema().fields().iter())
-        .map(|f| match f.data_type() {
-            DataType::Utf8 => f.as_ref().clone().with_data_type(dict.clone()),
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)));
-    Ok(ArrowReaderMetadata::try_new(
-        meta.metadata().clone(),
-        options,
-    )?)
 }
 
 /// Whether a row group's statistics leave room for a span in the time range that satisfies
