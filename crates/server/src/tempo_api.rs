@@ -60,10 +60,16 @@ fn respond<M: Message>(
     axum::Json(to_json(msg)).into_response()
 }
 
+/// The Tempo release whose HTTP and gRPC API Sextant answers (see
+/// `../shared/conformance/traceql/README.md`). Grafana's Tempo data source reads `version` from
+/// buildinfo and turns streaming search (Tempo 2.2) and streaming metrics (2.7) off for older
+/// or unparsable versions, so Sextant reports this one; its own version is in `revision`.
+pub const TEMPO_API_VERSION: &str = "v3.0.3";
+
 async fn buildinfo() -> Response {
     axum::Json(json!({
-        "version": env!("CARGO_PKG_VERSION"),
-        "revision": "",
+        "version": TEMPO_API_VERSION,
+        "revision": concat!("sextant-", env!("CARGO_PKG_VERSION")),
         "branch": "",
         "buildUser": "",
         "buildDate": "",
@@ -134,6 +140,17 @@ async fn trace_v2(
     let t0 = Instant::now();
     let spans = lookup(&state, &headers, &id, &q).await?;
     state.metrics.observe("trace_by_id", t0);
+    if wants_protobuf(&headers) {
+        let body = tempopb::TraceByIdResponse {
+            trace: Some(TracesData {
+                resource_spans: spans,
+            }),
+            metrics: Some(tempopb::TraceByIdMetrics::default()),
+        }
+        .encode_to_vec();
+        let ct = HeaderValue::from_static("application/protobuf");
+        return Ok(([(header::CONTENT_TYPE, ct)], body).into_response());
+    }
     Ok(axum::Json(json!({
         "trace": { "resourceSpans": tempo_json::resource_spans(&spans) },
         "metrics": {},

@@ -1,5 +1,5 @@
 //! `tempopb.StreamingQuerier` over gRPC (h2c on the query port), which Grafana's Tempo data
-//! source uses for streaming search and tag discovery. Written by hand with tonic's server
+//! source uses for streaming search, tag discovery and (from Tempo 2.7) metrics queries. Written by hand with tonic's server
 //! plumbing; each call answers with one complete message (a stream of one), as a query
 //! frontend does when every job finished at once.
 
@@ -16,8 +16,8 @@ use tonic::server::{Grpc, NamedService, ServerStreamingService};
 use tonic::{Request, Response, Status};
 
 use super::search::{SearchParams, run as run_search};
-use super::tags;
 use super::tempopb as pb;
+use super::{metrics, tags};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -171,6 +171,32 @@ fn values_v1(
     Ok(tags::untyped(tags::values(store, tenant, &field, &args)?))
 }
 
+fn metrics_range(
+    store: &Store,
+    tenant: &str,
+    r: pb::QueryRangeRequest,
+) -> Result<pb::QueryRangeResponse, ApiError> {
+    let req = metrics::request_from_nanos(r.start, r.end, r.step, false)?;
+    let (series, m) = metrics::run(store, tenant, &r.query, req)?;
+    Ok(pb::QueryRangeResponse {
+        series: metrics::time_series(&series),
+        metrics: Some(m),
+    })
+}
+
+fn metrics_instant(
+    store: &Store,
+    tenant: &str,
+    r: pb::QueryInstantRequest,
+) -> Result<pb::QueryInstantResponse, ApiError> {
+    let req = metrics::request_from_nanos(r.start, r.end, 0, true)?;
+    let (series, m) = metrics::run(store, tenant, &r.query, req)?;
+    Ok(pb::QueryInstantResponse {
+        series: metrics::instant_series(&series),
+        metrics: Some(m),
+    })
+}
+
 impl<B> Service<http::Request<B>> for StreamingQuerier
 where
     B: Body + Send + 'static,
@@ -198,6 +224,8 @@ where
                 "SearchTagsV2" => serve(OneShot::new(store, tags_v2), req).await,
                 "SearchTagValues" => serve(OneShot::new(store, values_v1), req).await,
                 "SearchTagValuesV2" => serve(OneShot::new(store, values_v2), req).await,
+                "MetricsQueryRange" => serve(OneShot::new(store, metrics_range), req).await,
+                "MetricsQueryInstant" => serve(OneShot::new(store, metrics_instant), req).await,
                 _ => Status::unimplemented(format!("method {path} is not implemented")).into_http(),
             })
         })

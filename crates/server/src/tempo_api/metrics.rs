@@ -68,6 +68,26 @@ fn request(q: &HashMap<String, String>, instant: bool) -> Result<MetricsRequest,
     })
 }
 
+/// The request of a gRPC metrics call: Unix nanoseconds, 0 for "not given" (the last hour,
+/// the default step), as the HTTP parameters.
+pub fn request_from_nanos(
+    start: u64,
+    end: u64,
+    step: u64,
+    instant: bool,
+) -> Result<MetricsRequest, ApiError> {
+    let mut q = HashMap::new();
+    for (k, v) in [("start", start), ("end", end)] {
+        if v != 0 {
+            q.insert(k.to_owned(), v.to_string());
+        }
+    }
+    if step != 0 {
+        q.insert("step".to_owned(), format!("{step}ns"));
+    }
+    request(&q, instant)
+}
+
 /// Evaluates a metrics query (blocking).
 pub fn run(
     store: &Store,
@@ -223,6 +243,20 @@ pub fn time_series(series: &[Series]) -> Vec<pb::TimeSeries> {
         .collect()
 }
 
+/// Series of an instant query as `tempopb.InstantSeries`: the value over the whole range.
+pub fn instant_series(series: &[Series]) -> Vec<pb::InstantSeries> {
+    series
+        .iter()
+        .filter_map(|s| {
+            let value = s.points.last()?.1;
+            Some(pb::InstantSeries {
+                labels: key_values(&s.labels),
+                value,
+            })
+        })
+        .collect()
+}
+
 /// `GET /api/metrics/query_range`.
 pub async fn query_range(
     State(state): State<AppState>,
@@ -247,18 +281,8 @@ pub async fn query_instant(
 ) -> Result<Response, ApiError> {
     let t0 = Instant::now();
     let (series, metrics) = evaluate(&state, &headers, &q, true).await?;
-    let series = series
-        .iter()
-        .filter_map(|s| {
-            let value = s.points.last()?.1;
-            Some(pb::InstantSeries {
-                labels: key_values(&s.labels),
-                value,
-            })
-        })
-        .collect();
     let resp = pb::QueryInstantResponse {
-        series,
+        series: instant_series(&series),
         metrics: Some(metrics),
     };
     state.metrics.observe("metrics_query", t0);

@@ -243,6 +243,15 @@ fn target(f: &FieldRef) -> Option<Target> {
     }
 }
 
+/// The string column holding `f` exactly, if it has one (`name`, `statusMessage`,
+/// `resource.service.name`, the canonical GenAI strings).
+pub fn text_column(f: &FieldRef) -> Option<usize> {
+    match target(f)? {
+        Target::Text(c) => Some(c),
+        _ => None,
+    }
+}
+
 /// Canonical GenAI attribute names and their columns.
 pub const GENAI_ATTRIBUTES: &[(&str, usize, bool)] = &[
     ("gen_ai.operation.name", off::OPERATION, false),

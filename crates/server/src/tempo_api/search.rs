@@ -29,7 +29,8 @@ pub const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 10_000;
 /// Default spans per spanset.
 pub const DEFAULT_SPSS: usize = 3;
-const NO_ROOT: &str = "<root span not yet received>";
+/// Tempo's root service and name of a trace whose root span is missing.
+pub const NO_ROOT: &str = "<root span not yet received>";
 
 /// A search, from HTTP parameters or a gRPC `SearchRequest`.
 #[derive(Debug, Clone)]

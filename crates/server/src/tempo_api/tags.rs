@@ -3,8 +3,10 @@
 //!
 //! Names and values come from the newest spans of the range (at most [`SCAN_SPANS`] of them,
 //! head first, then blocks newest first), reading only the attribute, event, link and origin
-//! columns. A `q` filter on the v2 values endpoint is evaluated with the TraceQL engine over the
-//! newest matching traces instead.
+//! columns. Values of a field with a column of its own (`name`, `statusMessage`,
+//! `resource.service.name`, the canonical GenAI attributes) come from that column's
+//! dictionaries over the whole range instead. A `q` filter on the v2 values endpoint is
+//! evaluated with the TraceQL engine over the newest matching traces.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::ops::ControlFlow;
@@ -26,15 +28,15 @@ use sextant_traceql::Value;
 use sextant_traceql::ast::{AttributeScope, FieldRef, Intrinsic};
 use sextant_traceql::value::go_duration as go_duration_string;
 
-use super::search::{SearchParams, run as run_search};
+use super::search::{NO_ROOT, SearchParams, run as run_search};
 use super::tempopb as pb;
 use super::{json as tjson, pushdown, respond};
 use crate::error::ApiError;
 use crate::params;
 use crate::state::AppState;
 
-/// Most spans a tag request reads.
-pub const SCAN_SPANS: u64 = 200_000;
+/// Most spans a tag request decodes the attributes of (the newest; a block stops mid-way).
+pub const SCAN_SPANS: u64 = 100_000;
 /// Default most values (or names per scope) returned.
 const DEFAULT_LIMIT: usize = 1000;
 /// Traces evaluated to answer values under a `q` filter.
@@ -99,13 +101,11 @@ fn visit_attributes(
     let mut origins: HashSet<Vec<u8>> = HashSet::new();
     let mut spans = 0u64;
     let mut failed = None;
-    let stats = store.scan_newest_first(tenant, start, end, &columns, |src| {
-        for batch in &src.batches {
-            spans += batch.num_rows() as u64;
-            if let Err(e) = visit_batch(batch, src.projection, &mut origins, visit) {
-                failed = Some(e);
-                return ControlFlow::Break(());
-            }
+    let stats = store.scan_batches_newest_first(tenant, start, end, &columns, |batch, idx| {
+        spans += batch.num_rows() as u64;
+        if let Err(e) = visit_batch(batch, idx, &mut origins, visit) {
+            failed = Some(e);
+            return ControlFlow::Break(());
         }
         if spans >= SCAN_SPANS {
             ControlFlow::Break(())
@@ -397,7 +397,12 @@ fn tag_values(
     }
     let mut out: BTreeSet<pb::TagValue> = BTreeSet::new();
     let mut bytes = 0;
+    let column = pushdown::text_column(field).filter(|_| a.q.is_none());
     match (wanted_scopes(field), &a.q) {
+        _ if column.is_some() => {
+            let c = column.unwrap_or_default();
+            bytes = column_values(store, tenant, c, a, &mut out)?;
+        }
         (Some((name, scopes)), None) => {
             bytes = visit_attributes(store, tenant, a.start, a.end, &mut |s, kv| {
                 if out.len() < a.limit
@@ -435,6 +440,46 @@ fn tag_values(
     })
 }
 
+/// The distinct strings of text column `c` in the blocks (and head) overlapping the range,
+/// read as dictionaries: each distinct value of a row group once.
+fn column_values(
+    store: &Store,
+    tenant: &str,
+    c: usize,
+    a: &TagArgs,
+    out: &mut BTreeSet<pb::TagValue>,
+) -> Result<u64, ApiError> {
+    let limit = a.limit;
+    let stats = store.scan_newest_first_dictionary(tenant, a.start, a.end, &[c], |src| {
+        let mut add = |s: &str| {
+            if out.len() < limit && !s.is_empty() {
+                out.insert(pb::TagValue {
+                    r#type: "string".into(),
+                    value: s.to_owned(),
+                });
+            }
+        };
+        for batch in &src.batches {
+            let Some(i) = src.projection.index(c).filter(|i| *i < batch.num_columns()) else {
+                continue;
+            };
+            let col = batch.column(i);
+            if let Some(d) = col.as_any_dictionary_opt() {
+                let values = d.values().as_string::<i32>();
+                values.iter().flatten().for_each(&mut add);
+            } else if let Some(v) = col.as_string_opt::<i32>() {
+                v.iter().flatten().for_each(&mut add);
+            }
+        }
+        if out.len() >= limit {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })?;
+    Ok(stats.inspected_bytes)
+}
+
 /// Values of `field` on the spans `q` matches, from the newest matching traces.
 fn values_by_query(
     store: &Store,
@@ -456,24 +501,34 @@ fn values_by_query(
     };
     let resp = run_search(store, tenant, &p)?;
     let key = bare_key(field);
-    for t in &resp.traces {
-        for kv in t
-            .span_sets
-            .iter()
-            .flat_map(|s| &s.spans)
-            .flat_map(|s| &s.attributes)
+    let intrinsic = match sextant_traceql::parse_field_ref(field) {
+        Ok(FieldRef::Intrinsic { intrinsic, .. }) => Some(intrinsic),
+        _ => None,
+    };
+    let mut add = |v: Value| {
+        if out.len() < a.limit
+            && let Some(v) = typed(&v)
         {
-            if out.len() < a.limit
-                && kv.key == key
-                && let Some(v) = kv
-                    .value
-                    .as_ref()
-                    .map(Value::from_any)
-                    .as_ref()
-                    .and_then(typed)
-            {
-                out.insert(v);
+            out.insert(v);
+        }
+    };
+    for t in &resp.traces {
+        let spans = t.span_sets.iter().flat_map(|s| &s.spans);
+        // Search results carry these outside the span attributes.
+        match intrinsic {
+            Some(Intrinsic::RootName) if t.root_trace_name != NO_ROOT => {
+                add(Value::Str(t.root_trace_name.clone()));
             }
+            Some(Intrinsic::RootServiceName) if t.root_service_name != NO_ROOT => {
+                add(Value::Str(t.root_service_name.clone()));
+            }
+            Some(Intrinsic::Name) => {
+                (spans.filter(|s| !s.name.is_empty())).for_each(|s| add(Value::Str(s.name.clone())))
+            }
+            _ => (spans.flat_map(|s| &s.attributes))
+                .filter(|kv| kv.key == key)
+                .filter_map(|kv| kv.value.as_ref().map(Value::from_any))
+                .for_each(&mut add),
         }
     }
     Ok(())

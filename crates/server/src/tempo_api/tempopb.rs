@@ -230,3 +230,47 @@ pub struct InstantSeries {
     #[prost(double, tag = "2")]
     pub value: f64,
 }
+
+/// `tempopb.TraceByIDResponse`: the `/api/v2/traces/<id>` body in protobuf. `tempopb.Trace`
+/// has the wire layout of OTLP's `TracesData` (field 1, repeated `ResourceSpans`).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TraceByIdResponse {
+    #[prost(message, optional, tag = "1")]
+    pub trace: Option<opentelemetry_proto::tonic::trace::v1::TracesData>,
+    #[prost(message, optional, tag = "2")]
+    pub metrics: Option<TraceByIdMetrics>,
+}
+
+/// `tempopb.TraceByIDMetrics`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TraceByIdMetrics {
+    #[prost(uint64, tag = "1")]
+    pub inspected_bytes: u64,
+}
+
+/// `tempopb.QueryRangeRequest` (what `StreamingQuerier/MetricsQueryRange` receives): times
+/// in Unix nanoseconds, `step` in nanoseconds (0 = the default step).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct QueryRangeRequest {
+    #[prost(string, tag = "1")]
+    pub query: String,
+    #[prost(uint64, tag = "2")]
+    pub start: u64,
+    #[prost(uint64, tag = "3")]
+    pub end: u64,
+    #[prost(uint64, tag = "4")]
+    pub step: u64,
+    #[prost(uint32, tag = "16")]
+    pub exemplars: u32,
+}
+
+/// `tempopb.QueryInstantRequest` (`StreamingQuerier/MetricsQueryInstant`), Unix nanoseconds.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct QueryInstantRequest {
+    #[prost(string, tag = "1")]
+    pub query: String,
+    #[prost(uint64, tag = "2")]
+    pub start: u64,
+    #[prost(uint64, tag = "3")]
+    pub end: u64,
+}

@@ -479,13 +479,10 @@ async fn metrics_query_range_and_instant() {
     }
 }
 
-/// Calls a `tempopb.StreamingQuerier` method with one framed message; the messages streamed back.
-async fn grpc_call<Req: Message, Resp: Message + Default>(
-    f: &Fixture,
-    method: &str,
-    msg: &Req,
-) -> Vec<Resp> {
-    use tonic::codegen::Service;
+/// Calls a `tempopb.StreamingQuerier` method with one framed message; the response body and
+/// the `grpc-status` (from the trailers, or the headers of an immediate error).
+async fn grpc_exchange<Req: Message>(f: &Fixture, method: &str, msg: &Req) -> (Vec<u8>, String) {
+    use tonic::codegen::{Body as _, Service};
     let mut frame = vec![0u8];
     let body = msg.encode_to_vec();
     frame.extend((body.len() as u32).to_be_bytes());
@@ -504,9 +501,28 @@ async fn grpc_call<Req: Message, Resp: Message + Default>(
     let mut svc = super::grpc::StreamingQuerier::new(state);
     let resp = svc.call(req).await.expect("infallible");
     assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = axum::body::to_bytes(Body::new(resp.into_body()), usize::MAX)
-        .await
-        .expect("body");
+    let status =
+        |h: &http::HeaderMap| (h.get("grpc-status")).map(|v| v.to_str().expect("ascii").to_owned());
+    let mut code = status(resp.headers());
+    let mut body = Box::pin(resp.into_body());
+    let mut data = Vec::new();
+    while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        match frame.expect("frame").into_data() {
+            Ok(d) => data.extend_from_slice(&d),
+            Err(f) => code = code.or(f.into_trailers().ok().as_ref().and_then(status)),
+        }
+    }
+    (data, code.expect("grpc-status"))
+}
+
+/// Calls a `tempopb.StreamingQuerier` method that succeeds; the messages streamed back.
+async fn grpc_call<Req: Message, Resp: Message + Default>(
+    f: &Fixture,
+    method: &str,
+    msg: &Req,
+) -> Vec<Resp> {
+    let (bytes, code) = grpc_exchange(f, method, msg).await;
+    assert_eq!(code, "0", "{method}");
     let mut out = Vec::new();
     let mut rest = &bytes[..];
     while rest.len() >= 5 {
@@ -591,5 +607,148 @@ fn columnar_metrics_agree_with_whole_trace_evaluation() {
             assert!(!want.is_empty(), "{q}");
             assert_eq!(fast, want, "{q} (flush={flush})");
         }
+    }
+}
+
+#[tokio::test]
+async fn trace_by_id_in_json_and_protobuf() {
+    use base64::Engine;
+    use opentelemetry_proto::tonic::trace::v1::TracesData;
+    for flush in [false, true] {
+        let f = setup(flush);
+        let hex_id = hex::encode([2u8; 16]);
+        let v1 = get_json(&f.app, &format!("/api/traces/{hex_id}")).await;
+        let span = &v1["batches"][0]["scopeSpans"][0]["spans"][0];
+        let b64 = base64::engine::general_purpose::STANDARD.encode([2u8; 16]);
+        assert_eq!(span["traceId"], b64.as_str(), "{v1}");
+        assert_eq!(span["kind"], "SPAN_KIND_INTERNAL");
+        assert_eq!(span["status"]["code"], "STATUS_CODE_ERROR");
+        assert_eq!(span["startTimeUnixNano"], (BASE + 121 * SEC).to_string());
+        assert!(
+            span.get("parentSpanId").is_none(),
+            "a root has no parent: {span}"
+        );
+        let v2 = get_json(&f.app, &format!("/api/v2/traces/{hex_id}")).await;
+        assert_eq!(v2["trace"]["resourceSpans"], v1["batches"]);
+        assert!(
+            v2.get("status").is_none(),
+            "a complete trace has no status: {v2}"
+        );
+
+        let (status, body) = get(&f.app, &format!("/api/traces/{hex_id}"), true).await;
+        assert_eq!(status, StatusCode::OK);
+        let t = TracesData::decode(body.as_slice()).expect("tempopb.Trace");
+        let spans = &t.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans[0].trace_id, vec![2u8; 16]);
+        assert_eq!(spans[0].name, "ChatCompletion");
+        let (status, body) = get(&f.app, &format!("/api/v2/traces/{hex_id}"), true).await;
+        assert_eq!(status, StatusCode::OK);
+        let r = pb::TraceByIdResponse::decode(body.as_slice()).expect("TraceByIDResponse");
+        assert_eq!(r.trace.expect("trace"), t);
+
+        let unknown = hex::encode([9u8; 16]);
+        for path in ["/api/traces", "/api/v2/traces"] {
+            let (status, _) = get(&f.app, &format!("{path}/{unknown}"), true).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+        }
+        let (status, _) = get(&f.app, "/api/traces/not-hex", false).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+}
+
+#[tokio::test]
+async fn buildinfo_reports_a_tempo_version_grafana_enables_streaming_for() {
+    let f = setup(false);
+    let v = get_json(&f.app, "/api/status/buildinfo").await;
+    let version = v["version"].as_str().expect("version");
+    // Grafana compares with semver: streaming search needs 2.2.0, streaming metrics 2.7.0.
+    let parts: Vec<u32> = (version.trim_start_matches('v').split('.'))
+        .map(|p| p.parse().expect("numeric semver part"))
+        .collect();
+    assert_eq!(parts.len(), 3, "{version}");
+    assert!(parts >= vec![2, 7, 0], "{version}");
+    let (status, body) = get(&f.app, "/api/echo", false).await;
+    assert_eq!((status, body.as_slice()), (StatusCode::OK, &b"echo"[..]));
+}
+
+#[tokio::test]
+async fn streaming_querier_answers_metrics() {
+    let f = setup(true);
+    let req = pb::QueryRangeRequest {
+        query: "{ } | count_over_time() by (resource.service.name)".into(),
+        start: BASE,
+        end: BASE + 600 * SEC,
+        step: 60 * SEC,
+        ..Default::default()
+    };
+    let got: Vec<pb::QueryRangeResponse> = grpc_call(&f, "MetricsQueryRange", &req).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].series.len(), 3);
+    let total: f64 = (got[0].series.iter())
+        .flat_map(|s| s.samples.iter().map(|p| p.value))
+        .sum();
+    assert_eq!(total, 5.0, "every span counted once");
+    let steps: Vec<i64> = got[0].series[0]
+        .samples
+        .iter()
+        .map(|p| p.timestamp_ms)
+        .collect();
+    assert!(steps.iter().all(|t| t % 60_000 == 0), "{steps:?}");
+    let req = pb::QueryInstantRequest {
+        query: r#"{ span.http.method = "GET" } | count_over_time()"#.into(),
+        start: BASE,
+        end: BASE + 600 * SEC,
+    };
+    let got: Vec<pb::QueryInstantResponse> = grpc_call(&f, "MetricsQueryInstant", &req).await;
+    assert_eq!(got[0].series.len(), 1);
+    assert_eq!(got[0].series[0].value, 1.0);
+    let bad = pb::QueryRangeRequest {
+        query: "{ }".into(),
+        ..Default::default()
+    };
+    let (_, code) = grpc_exchange(&f, "MetricsQueryRange", &bad).await;
+    assert_eq!(code, (tonic::Code::InvalidArgument as i32).to_string());
+}
+
+#[tokio::test]
+async fn intrinsic_and_column_values_for_the_search_builder() {
+    for flush in [false, true] {
+        let f = setup(flush);
+        let values = |v: &Value| -> Vec<String> {
+            (v["tagValues"].as_array().expect("values").iter())
+                .map(|t| t["value"].as_str().expect("string").to_owned())
+                .collect()
+        };
+        // Grafana's span-name dropdown.
+        let v = get_json(&f.app, "/api/v2/search/tag/name/values").await;
+        let want = [
+            "ChatCompletion",
+            "GET /health",
+            "chat gpt-4o",
+            "execute_tool search",
+            "invoke_agent planner",
+        ];
+        assert_eq!(values(&v), want, "flush={flush}");
+        let q = enc(r#"{ resource.service.name = "agent-svc" }"#);
+        let v = get_json(&f.app, &format!("/api/v2/search/tag/name/values?q={q}")).await;
+        assert_eq!(values(&v), want[2..], "flush={flush}");
+        let v = get_json(&f.app, &format!("/api/v2/search/tag/rootName/values?q={q}")).await;
+        assert_eq!(values(&v), ["invoke_agent planner"]);
+        // A canonical GenAI column answers for every dialect (OpenInference's llm.model_name
+        // is the response model).
+        let v = get_json(
+            &f.app,
+            "/api/v2/search/tag/span.gen_ai.request.model/values",
+        )
+        .await;
+        assert_eq!(values(&v), ["gpt-4o"]);
+        let v = get_json(
+            &f.app,
+            "/api/v2/search/tag/span.gen_ai.response.model/values",
+        )
+        .await;
+        assert_eq!(values(&v), ["gpt-4o-mini"]);
+        let v = get_json(&f.app, "/api/v2/search/tag/name/values?limit=2").await;
+        assert_eq!(values(&v).len(), 2);
     }
 }
