@@ -1,5 +1,7 @@
 //! Conversions from OTLP `AnyValue`s to the plain values the canonical model needs.
 
+use std::borrow::Cow;
+
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
 
 /// The value as a non-empty string (strings only; other types are not coerced).
@@ -34,16 +36,16 @@ pub fn as_f64(v: &AnyValue) -> Option<f64> {
     f.is_finite().then_some(f)
 }
 
-/// Strings from an array of strings, or a single string.
-pub fn as_str_list(v: &AnyValue) -> Vec<String> {
+/// Strings from an array of strings, or a single string (borrowed).
+pub fn as_str_list(v: &AnyValue) -> Vec<Cow<'_, str>> {
     match &v.value {
         Some(Value::ArrayValue(a)) => a
             .values
             .iter()
             .filter_map(as_str)
-            .map(str::to_string)
+            .map(Cow::Borrowed)
             .collect(),
-        Some(Value::StringValue(s)) if !s.trim().is_empty() => vec![s.clone()],
+        Some(Value::StringValue(s)) if !s.trim().is_empty() => vec![Cow::Borrowed(s.as_str())],
         _ => Vec::new(),
     }
 }

@@ -33,19 +33,10 @@ pub enum Operation {
 impl Operation {
     /// Parses a dialect's operation name (case-insensitive for the known names).
     pub fn parse(s: &str) -> Operation {
-        match s.to_ascii_lowercase().as_str() {
-            "chat" => Operation::Chat,
-            "text_completion" | "completion" => Operation::TextCompletion,
-            "generate_content" => Operation::GenerateContent,
-            "embeddings" | "embedding" => Operation::Embeddings,
-            "execute_tool" | "tool" => Operation::ExecuteTool,
-            "invoke_agent" | "agent" => Operation::InvokeAgent,
-            "create_agent" => Operation::CreateAgent,
-            "workflow" | "chain" | "task" => Operation::Workflow,
-            "retrieval" | "retriever" => Operation::Retrieval,
-            "rerank" | "reranker" => Operation::Rerank,
-            _ => Operation::Other(s.to_string()),
-        }
+        OPERATION_NAMES
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .map_or_else(|| Operation::Other(s.to_string()), |(_, op)| op.clone())
     }
 
     /// The canonical spelling (OTel GenAI names where they exist).
@@ -97,6 +88,28 @@ impl From<Operation> for String {
         op.as_str().to_string()
     }
 }
+
+/// Operation names as dialects send them (compared case-insensitively, without allocating).
+static OPERATION_NAMES: &[(&str, Operation)] = &[
+    ("chat", Operation::Chat),
+    ("text_completion", Operation::TextCompletion),
+    ("completion", Operation::TextCompletion),
+    ("generate_content", Operation::GenerateContent),
+    ("embeddings", Operation::Embeddings),
+    ("embedding", Operation::Embeddings),
+    ("execute_tool", Operation::ExecuteTool),
+    ("tool", Operation::ExecuteTool),
+    ("invoke_agent", Operation::InvokeAgent),
+    ("agent", Operation::InvokeAgent),
+    ("create_agent", Operation::CreateAgent),
+    ("workflow", Operation::Workflow),
+    ("chain", Operation::Workflow),
+    ("task", Operation::Workflow),
+    ("retrieval", Operation::Retrieval),
+    ("retriever", Operation::Retrieval),
+    ("rerank", Operation::Rerank),
+    ("reranker", Operation::Rerank),
+];
 
 /// The catalog entry that priced a span: provider id and model id, or a user override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -11,12 +11,13 @@ pub mod schema;
 pub mod time;
 pub mod units;
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use serde::Serialize;
 
 use crate::canonical::PriceEntry;
 use crate::error::CatalogError;
+use crate::source::{self, Source};
 use matching::Matcher;
 use overrides::{CompiledOverride, PriceOverride};
 use schema::{ConstraintData, PriceValue, PricesData, ProviderData};
@@ -104,14 +105,28 @@ pub struct Catalog {
 #[derive(Default)]
 struct ModelCache(std::sync::RwLock<rustc_hash::FxHashMap<u64, Vec<(ModelKey, Resolution)>>>);
 
-type Resolution = Result<ModelAt, String>;
+/// What a (provider, model) pair resolves to: its price list and cost source, or why it is
+/// unpriced. Everything but the time-conditional price set is decided once per pair.
+type Resolution = Result<Resolved, Arc<str>>;
 
 /// (provider as sent, model as sent), lowercased.
 type ModelKey = (Option<String>, String);
 
-/// Indices of the billing provider, and of the provider whose list holds the model with the
-/// model's index there (a provider such as Azure may bill from another provider's list).
-type ModelAt = (usize, usize, usize);
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    list: PriceList,
+    source: &'static Source,
+}
+
+/// Where the price list of a resolution is.
+#[derive(Debug, Clone, Copy)]
+enum PriceList {
+    /// The user override at this index.
+    Override(usize),
+    /// The model at (provider index, model index) of the catalog; the provider holding the list
+    /// may differ from the billing one (Azure bills from OpenAI's list).
+    Model(usize, usize),
+}
 
 const MODEL_CACHE_MAX: usize = 4096;
 
@@ -213,39 +228,103 @@ impl Catalog {
         usage: &Usage,
         at_unix_nano: u64,
     ) -> Result<Quote, String> {
+        let (breakdown, source) = self
+            .quote_source(provider, model, usage, at_unix_nano)
+            .map_err(|r| r.to_string())?;
+        let entry = source.entry().ok_or("a catalog price without an entry")?;
+        Ok(Quote {
+            entry: entry.clone(),
+            breakdown,
+        })
+    }
+
+    /// `quote` for ingest: the entry as its interned source, the reason as a shared string. A
+    /// (provider, model) pair seen before costs a cache lookup and the arithmetic, nothing more.
+    pub(crate) fn quote_source(
+        &self,
+        provider: Option<&str>,
+        model: &str,
+        usage: &Usage,
+        at_unix_nano: u64,
+    ) -> Result<(Breakdown, &'static Source), Arc<str>> {
         let model_lc = lowercase(model.trim());
         if model_lc.is_empty() {
-            return Err("no model name".to_string());
+            return Err("no model name".into());
         }
         let provider_lc = provider
             .map(|p| lowercase(p.trim()))
             .filter(|p| !p.is_empty());
-        let resolved = provider_lc
-            .as_deref()
-            .and_then(|p| self.provider_by_name(p));
-        if let Some(o) = self.find_override(provider_lc.as_deref(), resolved, &model_lc) {
-            let breakdown = units::calc(&o.prices, usage).map_err(|e| e.to_string())?;
-            let entry = PriceEntry {
+        let r = self.resolve_cached(provider_lc.as_deref(), &model_lc)?;
+        let prices = match r.list {
+            PriceList::Override(i) => &self.overrides.get(i).ok_or("catalog changed")?.prices,
+            PriceList::Model(li, mi) => {
+                let (p, m) = self
+                    .providers
+                    .get(li)
+                    .and_then(|p| Some((p, p.models.get(mi)?)))
+                    .ok_or("catalog changed")?;
+                m.prices_at(at_unix_nano)
+                    .ok_or_else(|| format!("{}/{} has no prices", p.data.id, m.id))?
+            }
+        };
+        let breakdown = units::calc(prices, usage).map_err(|e| e.to_string())?;
+        Ok((breakdown, r.source))
+    }
+
+    /// Resolves a (lowercased) provider and model: a user override first, then the catalog.
+    fn resolve(&self, sent: Option<&str>, model: &str) -> Resolution {
+        let resolved = sent.and_then(|p| self.provider_by_name(p));
+        if let Some((i, o)) = self.find_override(sent, resolved, model) {
+            let source = source::catalog(PriceEntry {
                 provider: o.spec.provider.clone().unwrap_or_default(),
                 model: o.pattern().to_string(),
                 from_override: true,
-            };
-            return Ok(Quote { entry, breakdown });
+            });
+            let list = PriceList::Override(i);
+            return Ok(Resolved { list, source });
         }
         if self.providers.is_empty() {
-            return Err(NO_CATALOG.to_string());
+            return Err(NO_CATALOG.into());
         }
-        let (p, m) = self.find_model_cached(provider_lc.as_deref(), resolved, &model_lc)?;
-        let prices = m
-            .prices_at(at_unix_nano)
-            .ok_or_else(|| format!("{}/{} has no prices", p.data.id, m.id))?;
-        let breakdown = units::calc(prices, usage).map_err(|e| e.to_string())?;
-        let entry = PriceEntry {
+        let (p, m) = self.find_model(sent, resolved, model)?;
+        let (li, mi) = self
+            .providers
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| Some((i, x.models.iter().position(|y| std::ptr::eq(y, m))?)))
+            .ok_or("catalog changed")?;
+        let source = source::catalog(PriceEntry {
             provider: p.data.id.clone(),
             model: m.id.clone(),
             from_override: false,
+        });
+        let list = PriceList::Model(li, mi);
+        Ok(Resolved { list, source })
+    }
+
+    fn resolve_cached(&self, sent: Option<&str>, model: &str) -> Resolution {
+        let hash = {
+            use std::hash::BuildHasher;
+            rustc_hash::FxBuildHasher.hash_one((sent, model))
         };
-        Ok(Quote { entry, breakdown })
+        let hit = self.resolved.0.read().ok().and_then(|c| {
+            c.get(&hash)?
+                .iter()
+                .find(|((p, m), _)| p.as_deref() == sent && m == model)
+                .map(|(_, r)| r.clone())
+        });
+        if let Some(r) = hit {
+            return r;
+        }
+        let r = self.resolve(sent, model);
+        if let Ok(mut c) = self.resolved.0.write() {
+            if c.len() >= MODEL_CACHE_MAX {
+                c.clear();
+            }
+            let key = (sent.map(str::to_owned), model.to_owned());
+            c.entry(hash).or_default().push((key, r.clone()));
+        }
+        r
     }
 
     fn find_override(
@@ -253,8 +332,8 @@ impl Catalog {
         sent: Option<&str>,
         resolved: Option<&Provider>,
         model: &str,
-    ) -> Option<&CompiledOverride> {
-        self.overrides.iter().find(|o| {
+    ) -> Option<(usize, &CompiledOverride)> {
+        self.overrides.iter().enumerate().find(|(_, o)| {
             let provider_ok = match o.provider.as_deref() {
                 None => true,
                 Some(want) => sent == Some(want) || resolved.is_some_and(|p| p.data.id == want),
@@ -276,54 +355,6 @@ impl Catalog {
                     .iter()
                     .find(|p| p.provider_match.as_ref().is_some_and(|m| m.is_match(name)))
             })
-    }
-
-    fn find_model_cached<'a>(
-        &'a self,
-        sent: Option<&str>,
-        resolved: Option<&'a Provider>,
-        model: &str,
-    ) -> Result<(&'a Provider, &'a Model), String> {
-        let hash = {
-            use std::hash::BuildHasher;
-            rustc_hash::FxBuildHasher.hash_one((sent, model))
-        };
-        let hit = self.resolved.0.read().ok().and_then(|c| {
-            c.get(&hash)?
-                .iter()
-                .find(|((p, m), _)| p.as_deref() == sent && m == model)
-                .map(|(_, r)| r.clone())
-        });
-        let found = match hit {
-            Some(r) => r,
-            None => {
-                let r = self.find_model(sent, resolved, model).map(|(p, m)| {
-                    let pi = self.providers.iter().position(|x| std::ptr::eq(x, p));
-                    let (li, mi) = self
-                        .providers
-                        .iter()
-                        .enumerate()
-                        .find_map(|(i, x)| {
-                            let mi = x.models.iter().position(|y| std::ptr::eq(y, m))?;
-                            Some((i, mi))
-                        })
-                        .unwrap_or((usize::MAX, usize::MAX));
-                    (pi.unwrap_or(usize::MAX), li, mi)
-                });
-                if let Ok(mut c) = self.resolved.0.write() {
-                    if c.len() >= MODEL_CACHE_MAX {
-                        c.clear();
-                    }
-                    let key = (sent.map(str::to_owned), model.to_owned());
-                    c.entry(hash).or_default().push((key, r.clone()));
-                }
-                r
-            }
-        };
-        let (pi, li, mi) = found?;
-        let p = self.providers.get(pi).ok_or("catalog changed")?;
-        let list = self.providers.get(li).ok_or("catalog changed")?;
-        Ok((p, list.models.get(mi).ok_or("catalog changed")?))
     }
 
     fn find_model<'a>(

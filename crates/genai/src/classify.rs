@@ -11,9 +11,14 @@ use crate::canonical::{Canonical, Operation};
 /// generate_content, embeddings, rerank), or it names no operation but reports a model and usage
 /// (the hand-instrumented `llm.model` + `llm.tokens.*` style).
 pub fn is_llm_call(c: &Canonical) -> bool {
-    match &c.operation {
+    is_model_call(c.operation.as_ref(), c.model().is_some(), c.has_usage())
+}
+
+/// The rule of `is_llm_call` on its inputs (shared by the owned and borrowed canonical types).
+pub(crate) fn is_model_call(op: Option<&Operation>, has_model: bool, has_usage: bool) -> bool {
+    match op {
         Some(op) => op.is_model_call(),
-        None => c.model().is_some() && c.has_usage(),
+        None => has_model && has_usage,
     }
 }
 

@@ -74,19 +74,32 @@ static EXACT_KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
 
 /// True for a content attribute key.
 pub fn is_content_key(key: &str) -> bool {
-    EXACT_KEYS.contains(key) || CONTENT_PREFIXES.iter().any(|p| key.starts_with(p))
+    content_key_label(key).is_some()
 }
+
+/// The prefixes with their labels in `DROPPED_KEYS_ATTR` (`gen_ai.prompt.*`), built once.
+static PREFIX_LABELS: std::sync::LazyLock<Vec<(&'static str, String)>> =
+    std::sync::LazyLock::new(|| {
+        CONTENT_PREFIXES
+            .iter()
+            .map(|p| (*p, format!("{p}*")))
+            .collect()
+    });
 
 /// How a dropped content key is listed in `DROPPED_KEYS_ATTR`: the key itself, or its prefix
 /// followed by `*`; `None` when the key is not content.
-fn content_key_label(key: &str) -> Option<std::borrow::Cow<'_, str>> {
-    if EXACT_KEYS.contains(key) {
-        return Some(key.into());
+fn content_key_label(key: &str) -> Option<&'static str> {
+    if let Some(exact) = EXACT_KEYS.get(key) {
+        return Some(exact);
     }
-    CONTENT_PREFIXES
+    // Every prefix starts with one of these bytes: most keys need no prefix comparison.
+    if !matches!(key.as_bytes().first(), Some(b'g' | b'l' | b'e')) {
+        return None;
+    }
+    PREFIX_LABELS
         .iter()
-        .find(|p| key.starts_with(*p))
-        .map(|p| format!("{p}*").into())
+        .find(|(p, _)| key.starts_with(p))
+        .map(|(_, label)| label.as_str())
 }
 
 /// True when `attrs` carries `DROPPED_KEYS_ATTR` listing `key`: the policy dropped that content
@@ -130,6 +143,8 @@ pub struct ContentPolicy {
     /// All rules that apply outside content, as one regex: a single scan tells whether a
     /// non-content value needs redacting at all (almost none do).
     secrets_gate: regex::Regex,
+    /// False for `disabled()`: spans and records pass unchanged.
+    active: bool,
 }
 
 /// What `apply` did.
@@ -159,7 +174,29 @@ impl ContentPolicy {
             capture,
             redact,
             secrets_gate,
+            active: true,
         })
+    }
+
+    /// A policy that leaves every span and log record as sent: nothing dropped, nothing
+    /// redacted. It is the content side of the `[genai] enabled = false` switch, which stores
+    /// spans raw (for deployments that do their own scrubbing, and to measure what GenAI
+    /// processing costs at ingest).
+    pub fn disabled() -> Self {
+        ContentPolicy {
+            capture: true,
+            redact: Vec::new(),
+            // Matches nothing; never consulted while inactive.
+            secrets_gate: redact::everywhere_gate(&[]).unwrap_or_else(|_| {
+                unreachable!("the empty gate is a literal pattern that compiles")
+            }),
+            active: false,
+        }
+    }
+
+    /// False for a `disabled()` policy.
+    pub fn is_active(&self) -> bool {
+        self.active
     }
 
     /// Builds a policy from its config.
@@ -170,6 +207,9 @@ impl ContentPolicy {
     /// Applies the policy to a span in place.
     pub fn apply(&self, span: &mut Span) -> ContentStats {
         let mut st = ContentStats::default();
+        if !self.active {
+            return st;
+        }
         self.attributes(&mut span.attributes, false, &mut st);
         let before = span.events.len();
         if !self.capture {
@@ -194,6 +234,9 @@ impl ContentPolicy {
     /// deprecated per-message events carry content in attributes and body).
     pub fn apply_log(&self, rec: &mut LogRecord) -> ContentStats {
         let mut st = ContentStats::default();
+        if !self.active {
+            return st;
+        }
         let content_event = is_content_event(&rec.event_name);
         if content_event && !self.capture {
             if rec.body.take().is_some_and(|b| b.value.is_some()) {
@@ -209,10 +252,14 @@ impl ContentPolicy {
     /// Drops or redacts content keys; redacts secrets in the others. `all_content` treats every
     /// attribute as content (inside a content event).
     fn attributes(&self, attrs: &mut Vec<KeyValue>, all_content: bool, st: &mut ContentStats) {
+        let mut scan = attrs.len();
         if !self.capture {
-            st.attributes_dropped += drop_content(attrs);
+            let (removed, listed) = drop_content(attrs);
+            st.attributes_dropped += removed;
+            // The list of dropped keys the policy just added holds only its own labels.
+            scan = if listed { attrs.len() - 1 } else { attrs.len() };
         }
-        for kv in attrs.iter_mut() {
+        for kv in attrs[..scan].iter_mut() {
             // Without capture the content keys are gone already: no second lookup per key.
             let content = all_content || (self.capture && is_content_key(&kv.key));
             if let Some(v) = kv.value.as_mut() {
@@ -252,8 +299,8 @@ impl ContentPolicy {
 }
 
 /// Removes the content attributes of `attrs` and lists their keys in `DROPPED_KEYS_ATTR`;
-/// returns how many were removed.
-fn drop_content(attrs: &mut Vec<KeyValue>) -> u32 {
+/// returns how many were removed, and true when the list was added as the last attribute.
+fn drop_content(attrs: &mut Vec<KeyValue>) -> (u32, bool) {
     let mut dropped: Vec<AnyValue> = Vec::new();
     let before = attrs.len();
     attrs.retain(|kv| {
@@ -262,17 +309,17 @@ fn drop_content(attrs: &mut Vec<KeyValue>) -> u32 {
         };
         if !dropped
             .iter()
-            .any(|v| matches!(&v.value, Some(Value::StringValue(s)) if *s == label))
+            .any(|v| matches!(&v.value, Some(Value::StringValue(s)) if s == label))
         {
             dropped.push(AnyValue {
-                value: Some(Value::StringValue(label.into_owned())),
+                value: Some(Value::StringValue(label.to_string())),
             });
         }
         false
     });
     let removed = (before - attrs.len()) as u32;
     if dropped.is_empty() {
-        return removed;
+        return (removed, false);
     }
     // A span the policy already saw (or a client that sent the key) keeps one list.
     let existing = attrs
@@ -283,16 +330,21 @@ fn drop_content(attrs: &mut Vec<KeyValue>) -> u32 {
             _ => None,
         });
     match existing {
-        Some(list) => list.values.extend(dropped),
-        None => attrs.push(KeyValue {
-            key: DROPPED_KEYS_ATTR.to_string(),
-            value: Some(AnyValue {
-                value: Some(Value::ArrayValue(ArrayValue { values: dropped })),
-            }),
-            ..Default::default()
-        }),
+        Some(list) => {
+            list.values.extend(dropped);
+            (removed, false)
+        }
+        None => {
+            attrs.push(KeyValue {
+                key: DROPPED_KEYS_ATTR.to_string(),
+                value: Some(AnyValue {
+                    value: Some(Value::ArrayValue(ArrayValue { values: dropped })),
+                }),
+                ..Default::default()
+            });
+            (removed, true)
+        }
     }
-    removed
 }
 
 #[cfg(test)]

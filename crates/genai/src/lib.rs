@@ -7,10 +7,14 @@
 //!     └──▶ ContentPolicy::apply (drop or redact prompt/completion content before the WAL)
 //! ```
 //!
+//! Ingest runs the same stages on `CanonicalRef` (`normalize_ref`, `price_ref`): the fields
+//! borrow from the span and a catalog price is an interned `Source`, so a span costs no copies.
+//!
 //! Pure code: no I/O at run time. The price catalog is embedded at build time (see `build.rs`).
 
 pub mod attr;
 pub mod canonical;
+pub mod canonical_ref;
 pub mod catalog;
 pub mod classify;
 pub mod content;
@@ -19,14 +23,17 @@ pub mod normalize;
 pub mod pricing;
 pub mod redact;
 pub mod rules;
+pub mod source;
 pub mod totals;
 
 pub use canonical::{Canonical, Cost, CostSource, Operation, PriceEntry};
+pub use canonical_ref::{CanonicalRef, CostRef};
 pub use catalog::overrides::PriceOverride;
 pub use catalog::{Catalog, Quote, catalog_notice};
 pub use classify::{counts_toward_totals, is_llm_call, is_tool_call};
 pub use content::{ContentPolicy, ContentPolicyConfig, ContentStats};
 pub use error::{CatalogError, PolicyError};
-pub use normalize::normalize;
-pub use pricing::price;
+pub use normalize::{normalize, normalize_ref};
+pub use pricing::{price, price_ref};
+pub use source::Source;
 pub use totals::TraceTotals;

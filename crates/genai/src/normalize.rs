@@ -1,19 +1,24 @@
 //! `normalize`: one span in any supported dialect → its canonical GenAI fields.
 //!
 //! Cheap by construction: each attribute key is looked up once in the prebuilt key map of
-//! `rules.rs` (no scan of the rule table), and nothing is allocated for a span without GenAI keys.
+//! `rules.rs` (no scan of the rule table), and the fields borrow from the span (`normalize_ref`),
+//! so a span is normalized without allocating (finish reasons aside: one `Vec`).
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{Span, status::StatusCode};
 
+use std::borrow::Cow;
+
 use crate::attr;
-use crate::canonical::{Canonical, Cost, CostSource, Operation};
+use crate::canonical::{Canonical, Operation};
+use crate::canonical_ref::{CanonicalRef, CostRef};
 use crate::content;
 use crate::rules::{
     BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, NAME_RULES, NameRule, Rule,
     event_meaning,
 };
+use crate::source;
 
 /// Rank added to keys read from span events (a last streaming chunk carrying usage).
 const EVENT_RANK: u8 = 10;
@@ -33,6 +38,15 @@ pub fn normalize(
     scope: Option<&InstrumentationScope>,
     span: &Span,
 ) -> Canonical {
+    normalize_ref(resource, scope, span).into_owned()
+}
+
+/// `normalize` with the fields borrowed from the span (what ingest stores).
+pub fn normalize_ref<'a>(
+    resource: Option<&'a Resource>,
+    scope: Option<&'a InstrumentationScope>,
+    span: &'a Span,
+) -> CanonicalRef<'a> {
     let mut b = Builder::new();
     for kv in &span.attributes {
         b.apply_kv(kv, 0, |_| true);
@@ -61,7 +75,7 @@ pub fn normalize(
         }
     }
     if is_error(span) && b.out.error_type.is_none() {
-        b.out.error_type = Some(error_from_status(span));
+        b.out.error_type = Some(Cow::Borrowed(error_from_status(span)));
     }
     b.out
 }
@@ -113,7 +127,7 @@ fn is_context_field(f: Field) -> bool {
 
 /// An error class from the status description (`InternalServerError: Error code: 500 …`), or
 /// `_OTHER` (the OTel GenAI fallback) when the description does not start with a class name.
-fn error_from_status(span: &Span) -> String {
+fn error_from_status(span: &Span) -> &str {
     let msg = span
         .status
         .as_ref()
@@ -130,26 +144,26 @@ fn error_from_status(span: &Span) -> String {
             .next()
             .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_lowercase());
     if looks_like_class && msg.contains(':') {
-        head.to_string()
+        head
     } else {
-        "_OTHER".to_string()
+        "_OTHER"
     }
 }
 
-struct Builder {
-    out: Canonical,
+struct Builder<'a> {
+    out: CanonicalRef<'a>,
     ranks: [u8; FIELD_COUNT],
 }
 
-impl Builder {
+impl<'a> Builder<'a> {
     fn new() -> Self {
         Builder {
-            out: Canonical::default(),
+            out: CanonicalRef::default(),
             ranks: [u8::MAX; FIELD_COUNT],
         }
     }
 
-    fn apply_kv(&mut self, kv: &KeyValue, offset: u8, allow: impl Fn(Field) -> bool) {
+    fn apply_kv(&mut self, kv: &'a KeyValue, offset: u8, allow: impl Fn(Field) -> bool) {
         let Some(rules) = BY_KEY.get(kv.key.as_str()) else {
             return;
         };
@@ -163,7 +177,7 @@ impl Builder {
         }
     }
 
-    fn apply(&mut self, rule: &Rule, v: &AnyValue, rank: u8) {
+    fn apply(&mut self, rule: &Rule, v: &'a AnyValue, rank: u8) {
         let slot = rule.field.index();
         if rank >= self.ranks[slot] {
             return;
@@ -174,14 +188,14 @@ impl Builder {
     }
 
     /// Converts and stores; false when the value does not convert (the field stays open).
-    fn set(&mut self, rule: &Rule, v: &AnyValue) -> bool {
+    fn set(&mut self, rule: &Rule, v: &'a AnyValue) -> bool {
         let o = &mut self.out;
         match rule.conv {
             Conv::Text => {
                 let Some(s) = attr::as_str(v) else {
                     return false;
                 };
-                let s = Some(s.to_string());
+                let s = Some(Cow::Borrowed(s));
                 match rule.field {
                     Field::Provider => o.provider = s,
                     Field::RequestModel => o.request_model = s,
@@ -251,17 +265,15 @@ impl Builder {
                 let Some(s) = attr::as_str(v) else {
                     return false;
                 };
-                o.error_type = Some(clean_error_class(s));
+                o.error_type = Some(Cow::Borrowed(clean_error_class(s)));
             }
             Conv::Usd => {
                 let Some(usd) = attr::as_f64(v).filter(|u| *u >= 0.0) else {
                     return false;
                 };
-                o.cost = Some(Cost {
+                o.cost = Some(CostRef {
                     usd,
-                    source: CostSource::Client {
-                        key: rule.key.to_string(),
-                    },
+                    source: source::client(rule.key),
                 });
             }
             Conv::JsonModel => {
@@ -279,14 +291,14 @@ impl Builder {
 
     /// Fills a name rule's field from the span name (and its operation), unless a better-ranked
     /// attribute already did.
-    fn name_field(&mut self, rule: &NameRule, name: &str) {
+    fn name_field(&mut self, rule: &NameRule, name: &'a str) {
         let name = name.trim();
         if name.is_empty() {
             return;
         }
         let slot = rule.field.index();
         if NAME_RANK < self.ranks[slot] {
-            let v = Some(name.to_string());
+            let v = Some(Cow::Borrowed(name));
             match rule.field {
                 Field::AgentName => self.out.agent_name = v,
                 Field::ToolName => self.out.tool_name = v,
@@ -322,52 +334,86 @@ impl Builder {
         }
     }
 
-    fn exception(&mut self, attributes: &[KeyValue]) {
+    fn exception(&mut self, attributes: &'a [KeyValue]) {
         let slot = Field::ErrorType.index();
         if self.ranks[slot] <= EXCEPTION_EVENT_RANK {
             return;
         }
         let ty = attributes.iter().find(|kv| kv.key == "exception.type");
         if let Some(s) = ty.and_then(|kv| kv.value.as_ref()).and_then(attr::as_str) {
-            self.out.error_type = Some(clean_error_class(s));
+            self.out.error_type = Some(Cow::Borrowed(clean_error_class(s)));
             self.ranks[slot] = EXCEPTION_EVENT_RANK;
         }
     }
 }
 
+/// OpenInference span kinds (compared case-insensitively) and their operations.
+static OPENINFERENCE_KINDS: &[(&str, Option<Operation>)] = &[
+    ("LLM", Some(Operation::Chat)),
+    ("EMBEDDING", Some(Operation::Embeddings)),
+    ("TOOL", Some(Operation::ExecuteTool)),
+    ("AGENT", Some(Operation::InvokeAgent)),
+    ("CHAIN", Some(Operation::Workflow)),
+    ("RETRIEVER", Some(Operation::Retrieval)),
+    ("RERANKER", Some(Operation::Rerank)),
+    ("", None),
+    ("UNKNOWN", None),
+];
+
 fn openinference_kind(s: &str) -> Option<Operation> {
-    Some(match s.to_ascii_uppercase().as_str() {
-        "LLM" => Operation::Chat,
-        "EMBEDDING" => Operation::Embeddings,
-        "TOOL" => Operation::ExecuteTool,
-        "AGENT" => Operation::InvokeAgent,
-        "CHAIN" => Operation::Workflow,
-        "RETRIEVER" => Operation::Retrieval,
-        "RERANKER" => Operation::Rerank,
-        "" | "UNKNOWN" => return None,
-        _ => Operation::Other(s.to_ascii_lowercase()),
-    })
+    match OPENINFERENCE_KINDS
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(s))
+    {
+        Some((_, op)) => op.clone(),
+        None => Some(Operation::Other(s.to_ascii_lowercase())),
+    }
 }
 
 /// `<class 'openai.RateLimitError'>` (openai_v2's `str()` of the class) → `openai.RateLimitError`.
-fn clean_error_class(s: &str) -> String {
+fn clean_error_class(s: &str) -> &str {
     let t = s.trim();
-    let inner = t
-        .strip_prefix("<class '")
+    t.strip_prefix("<class '")
         .and_then(|r| r.strip_suffix("'>"))
-        .unwrap_or(t);
-    inner.to_string()
+        .unwrap_or(t)
 }
 
-fn json_model(s: &str) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_str(s).ok()?;
-    let m = v.get("model")?.as_str()?.trim();
-    (!m.is_empty()).then(|| m.to_string())
+/// The `"model"` member of a JSON object, borrowed when it holds no escapes; other members are
+/// skipped without being built.
+fn json_model(s: &str) -> Option<Cow<'_, str>> {
+    /// `Option<Cow>` never borrows in serde, hence two shapes: borrowed first (no escapes in
+    /// the value), owned when the value needs unescaping.
+    #[derive(serde::Deserialize)]
+    struct Borrowed<'a> {
+        #[serde(borrow, default)]
+        model: Option<&'a str>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Owned {
+        #[serde(default)]
+        model: Option<String>,
+    }
+    // An object only (serde would also read a struct from a JSON array).
+    if !s.trim_start().starts_with('{') {
+        return None;
+    }
+    let model = match serde_json::from_str::<Borrowed<'_>>(s) {
+        Ok(p) => Cow::Borrowed(p.model?.trim()),
+        Err(_) => Cow::Owned(
+            serde_json::from_str::<Owned>(s)
+                .ok()?
+                .model?
+                .trim()
+                .to_string(),
+        ),
+    };
+    (!model.is_empty()).then_some(model)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::canonical::CostSource;
     use opentelemetry_proto::tonic::common::v1::any_value::Value;
     use opentelemetry_proto::tonic::trace::v1::Status;
     use opentelemetry_proto::tonic::trace::v1::span::Event;
@@ -532,6 +578,38 @@ mod tests {
         assert_eq!(c.request_model.as_deref(), Some("gpt-4o-mini"));
         assert_eq!(c.response_model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
     }
+    #[test]
+    fn json_model_reads_only_an_objects_model_string() {
+        assert!(matches!(
+            json_model(r#"{"temperature": [1, {"x": "y"}], "model": " gpt-4o "}"#),
+            Some(Cow::Borrowed("gpt-4o"))
+        ));
+        // An escape forces a copy; the value is still the decoded string.
+        assert_eq!(json_model(r#"{"model": "a\/b"}"#).as_deref(), Some("a/b"));
+        for s in [
+            r#"["gpt-4o"]"#,
+            r#"{"model": 4}"#,
+            r#"{"model": "  "}"#,
+            "{",
+            "{}",
+        ] {
+            assert_eq!(json_model(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn operation_names_and_kinds_match_without_case() {
+        assert_eq!(Operation::parse("CHAT"), Operation::Chat);
+        assert_eq!(Operation::parse("Reranker"), Operation::Rerank);
+        assert_eq!(Operation::parse("Plan"), Operation::Other("Plan".into()));
+        assert_eq!(openinference_kind("llm"), Some(Operation::Chat));
+        assert_eq!(openinference_kind("Unknown"), None);
+        assert_eq!(
+            openinference_kind("GUARDRAIL"),
+            Some(Operation::Other("guardrail".into()))
+        );
+    }
+
     #[test]
     fn agent_and_tool_names_from_the_span_name() {
         let oi_agent = Span {

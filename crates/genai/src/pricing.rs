@@ -1,9 +1,11 @@
-//! Pricing one span: fills `Canonical::cost` from the catalog when the client sent none.
+//! Pricing one span: fills the cost from the catalog when the client sent none.
 
-use crate::canonical::{Canonical, Cost, CostSource};
+use std::sync::Arc;
+
+use crate::canonical::{Canonical, Cost};
+use crate::canonical_ref::{CanonicalRef, CostRef};
 use crate::catalog::Catalog;
 use crate::catalog::units::{Usage, idx};
-use crate::classify::is_llm_call;
 
 /// Fills `c.cost` (or `c.unpriced_reason`) for a model call with usage.
 ///
@@ -16,41 +18,71 @@ use crate::classify::is_llm_call;
 /// report `input_tokens` *without* the cache figures; when cache reads + writes exceed the input,
 /// the figures cannot be nested, so they are taken as separate and added to the input.
 pub fn price(catalog: &Catalog, c: &mut Canonical, start_unix_nano: u64) {
-    if c.cost.is_some() || !is_llm_call(c) || !c.has_usage() {
-        return;
+    let (view, has_cost) = CanonicalRef::pricing_view(c);
+    match decide(catalog, &view, has_cost, start_unix_nano) {
+        Priced::Skip => {}
+        Priced::Cost(k) => {
+            c.cost = Some(Cost {
+                usd: k.usd,
+                source: k.source.source.clone(),
+            });
+            c.unpriced_reason = None;
+        }
+        Priced::Unpriced(reason) => c.unpriced_reason = Some(reason.to_string()),
+    }
+}
+
+/// `price` on borrowed fields (ingest): a catalog price is a shared source, nothing is copied.
+pub fn price_ref(catalog: &Catalog, c: &mut CanonicalRef<'_>, start_unix_nano: u64) {
+    match decide(catalog, c, c.cost.is_some(), start_unix_nano) {
+        Priced::Skip => {}
+        Priced::Cost(k) => {
+            c.cost = Some(k);
+            c.unpriced_reason = None;
+        }
+        Priced::Unpriced(reason) => c.unpriced_reason = Some(reason),
+    }
+}
+
+/// What pricing decided for one span.
+enum Priced {
+    /// Not a model call with usage, or the client sent a cost: nothing to do.
+    Skip,
+    /// Priced from the catalog.
+    Cost(CostRef),
+    /// A model call with usage that no price covers, and why.
+    Unpriced(Arc<str>),
+}
+
+fn decide(catalog: &Catalog, c: &CanonicalRef<'_>, has_cost: bool, start: u64) -> Priced {
+    if has_cost || !c.is_llm_call() || !c.has_usage() {
+        return Priced::Skip;
     }
     let Some(model) = c.model() else {
-        c.unpriced_reason = Some("no model name on the span".to_string());
-        return;
+        return Priced::Unpriced("no model name on the span".into());
     };
     let usage = usage_of(c);
-    let at = if start_unix_nano == 0 {
-        now_unix_nano()
-    } else {
-        start_unix_nano
-    };
+    let at = if start == 0 { now_unix_nano() } else { start };
+    let provider = c.provider.as_deref();
     // The response model is more specific (dated snapshot); fall back to the request model.
-    let mut result = catalog.quote(c.provider.as_deref(), model, &usage, at);
+    let mut result = catalog.quote_source(provider, model, &usage, at);
     if result.is_err()
         && let (Some(req), Some(_)) = (c.request_model.as_deref(), c.response_model.as_deref())
-        && let Ok(q) = catalog.quote(c.provider.as_deref(), req, &usage, at)
+        && let Ok(q) = catalog.quote_source(provider, req, &usage, at)
     {
         result = Ok(q);
     }
     match result {
-        Ok(q) => {
-            c.cost = Some(Cost {
-                usd: q.breakdown.total_usd,
-                source: CostSource::Catalog { entry: q.entry },
-            });
-            c.unpriced_reason = None;
-        }
-        Err(reason) => c.unpriced_reason = Some(reason),
+        Ok((b, source)) => Priced::Cost(CostRef {
+            usd: b.total_usd,
+            source,
+        }),
+        Err(reason) => Priced::Unpriced(reason),
     }
 }
 
 /// The span's usage in catalog units (see `price` for the nesting rule).
-pub fn usage_of(c: &Canonical) -> Usage {
+pub fn usage_of(c: &CanonicalRef<'_>) -> Usage {
     let cache_read = c.cache_read_tokens.unwrap_or(0);
     let cache_write = c.cache_write_tokens.unwrap_or(0);
     let mut input = c.input_tokens.unwrap_or(0);

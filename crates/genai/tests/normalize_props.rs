@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{Span, Status};
 use proptest::prelude::*;
 use sextant_genai::rules::{BY_KEY, EVENT_RULES, NAME_RULES, RULES};
-use sextant_genai::{Catalog, TraceTotals, normalize, price};
+use sextant_genai::{Catalog, TraceTotals, normalize, normalize_ref, price, price_ref};
 
 fn leaf() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -196,6 +196,26 @@ proptest! {
         if let Some(cost) = &c.cost {
             prop_assert!(cost.usd.is_finite() && cost.usd >= 0.0, "cost {}", cost.usd);
         }
+    }
+
+    /// Ingest's borrowed path (`normalize_ref`, `price_ref`) gives the fields, cost and source
+    /// of the owned one.
+    #[test]
+    fn borrowed_and_owned_paths_agree(
+        span in span(),
+        scope in scope(),
+        resource in resource(),
+        at in any::<u64>(),
+    ) {
+        let mut owned = normalize(resource.as_ref(), scope.as_ref(), &span);
+        price(Catalog::embedded(), &mut owned, at);
+        let mut borrowed = normalize_ref(resource.as_ref(), scope.as_ref(), &span);
+        price_ref(Catalog::embedded(), &mut borrowed, at);
+        if let Some(cost) = &borrowed.cost {
+            prop_assert_eq!(&cost.source.source, &owned.cost.as_ref().expect("owned cost").source);
+        }
+        prop_assert_eq!(borrowed.is_llm_call(), sextant_genai::is_llm_call(&owned));
+        prop_assert_eq!(borrowed.into_owned(), owned);
     }
 
     #[test]

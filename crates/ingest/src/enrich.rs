@@ -8,7 +8,7 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use sextant_genai::{Canonical, Catalog, CostSource};
+use sextant_genai::{CanonicalRef, Catalog};
 use sextant_store::{GenAiRow, SpanEnricher};
 
 /// Normalizes and prices spans with a price catalog.
@@ -33,59 +33,54 @@ impl SpanEnricher for GenAiEnricher {
         scope: Option<&'a InstrumentationScope>,
         span: &'a Span,
     ) -> GenAiRow<'a> {
-        let mut c = sextant_genai::normalize(resource, scope, span);
+        let mut c = sextant_genai::normalize_ref(resource, scope, span);
         if c.is_empty() {
             return GenAiRow::default();
         }
-        sextant_genai::price(&self.catalog, &mut c, span.start_time_unix_nano);
+        sextant_genai::price_ref(&self.catalog, &mut c, span.start_time_unix_nano);
         to_row(c)
     }
 }
 
-/// The store's columns of a canonical span (`cost_source` says where the cost came from).
-pub fn to_row(c: Canonical) -> GenAiRow<'static> {
-    let llm_call = sextant_genai::counts_toward_totals(&c);
+/// The store's columns of a canonical span (`cost_source` says where the cost came from). The
+/// strings stay borrowed from the span and the cost source from its interned label: only an
+/// unknown operation name or an unpriced reason is copied.
+pub fn to_row(c: CanonicalRef<'_>) -> GenAiRow<'_> {
+    let llm_call = c.is_llm_call();
     let (cost_usd, cost_source) = match (&c.cost, &c.unpriced_reason) {
-        (Some(cost), _) => (Some(cost.usd), Some(source_label(&cost.source))),
-        (None, Some(reason)) => (None, Some(format!("unpriced:{reason}"))),
+        (Some(cost), _) => (
+            Some(cost.usd),
+            Some(Cow::Borrowed(cost.source.label.as_str())),
+        ),
+        (None, Some(reason)) => (None, Some(Cow::Owned(format!("unpriced:{reason}")))),
         (None, None) => (None, None),
     };
-    let own = |s: Option<String>| s.map(Cow::Owned);
     GenAiRow {
         // Known operations have a static spelling: no allocation per span.
         operation: c.operation.map(|o| match o {
             sextant_genai::Operation::Other(s) => Cow::Owned(s),
             known => Cow::Borrowed(known.static_str()),
         }),
-        provider: own(c.provider),
-        request_model: own(c.request_model),
-        response_model: own(c.response_model),
-        agent_name: own(c.agent_name),
-        agent_id: own(c.agent_id),
-        tool_name: own(c.tool_name),
-        tool_call_id: own(c.tool_call_id),
-        conversation_id: own(c.conversation_id),
-        user_id: own(c.user_id),
+        provider: c.provider,
+        request_model: c.request_model,
+        response_model: c.response_model,
+        agent_name: c.agent_name,
+        agent_id: c.agent_id,
+        tool_name: c.tool_name,
+        tool_call_id: c.tool_call_id,
+        conversation_id: c.conversation_id,
+        user_id: c.user_id,
         input_tokens: c.input_tokens,
         output_tokens: c.output_tokens,
         cache_read_tokens: c.cache_read_tokens,
         cache_write_tokens: c.cache_write_tokens,
         reasoning_tokens: c.reasoning_tokens,
         time_to_first_chunk_nano: c.time_to_first_chunk_ns,
-        finish_reasons: c.finish_reasons.into_iter().map(Cow::Owned).collect(),
-        error_type: own(c.error_type),
+        finish_reasons: c.finish_reasons,
+        error_type: c.error_type,
         cost_usd,
-        cost_source: cost_source.map(Cow::Owned),
+        cost_source,
         llm_call,
-    }
-}
-
-/// `client:<attribute>` or `catalog:<provider>/<model>` (`catalog:override:...` for config
-/// overrides).
-pub fn source_label(s: &CostSource) -> String {
-    match s {
-        CostSource::Client { key } => format!("client:{key}"),
-        CostSource::Catalog { entry } => format!("catalog:{entry}"),
     }
 }
 
@@ -103,15 +98,17 @@ impl sextant_store::reprice::Repricer for GenAiEnricher {
         {
             return None;
         }
-        let s = |v: &Option<Cow<'_, str>>| v.as_deref().map(str::to_owned);
-        let mut c = Canonical {
+        fn b<'r>(v: &'r Option<Cow<'_, str>>) -> Option<Cow<'r, str>> {
+            v.as_deref().map(Cow::Borrowed)
+        }
+        let mut c = CanonicalRef {
             operation: row
                 .operation
                 .as_deref()
                 .map(sextant_genai::Operation::parse),
-            provider: s(&row.provider),
-            request_model: s(&row.request_model),
-            response_model: s(&row.response_model),
+            provider: b(&row.provider),
+            request_model: b(&row.request_model),
+            response_model: b(&row.response_model),
             input_tokens: row.input_tokens,
             output_tokens: row.output_tokens,
             cache_read_tokens: row.cache_read_tokens,
@@ -119,7 +116,7 @@ impl sextant_store::reprice::Repricer for GenAiEnricher {
             reasoning_tokens: row.reasoning_tokens,
             ..Default::default()
         };
-        sextant_genai::price(&self.catalog, &mut c, start_unix_nano);
+        sextant_genai::price_ref(&self.catalog, &mut c, start_unix_nano);
         let r = to_row(c);
         Some((r.cost_usd, r.cost_source.map(Cow::into_owned)))
     }

@@ -293,6 +293,9 @@ pub fn unit_by_price_key(key: &str) -> Option<usize> {
     UNITS.iter().position(|u| u.price_key == key)
 }
 
+/// Number of units (the size of per-unit arrays).
+pub const UNIT_COUNT: usize = 26;
+
 /// Well-known unit indexes used by span pricing.
 pub mod idx {
     /// `input_tokens`.
@@ -305,20 +308,22 @@ pub mod idx {
     pub const CACHE_WRITE: usize = 3;
     /// `output_reasoning_tokens`.
     pub const REASONING: usize = 22;
+    /// `requests` (one per call when not reported).
+    pub const REQUESTS: usize = 25;
 }
 
-/// Usage figures by unit (each including its more specific units).
+/// Usage figures by unit (each including its more specific units). A fixed array: building and
+/// reading one allocates nothing, which matters because every priced span makes one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Usage {
-    values: Vec<(usize, u64)>,
+    values: [Option<u64>; UNIT_COUNT],
 }
 
 impl Usage {
-    /// Sets a figure.
+    /// Sets a figure (an unknown unit index is ignored).
     pub fn set(&mut self, unit: usize, value: u64) {
-        match self.values.iter_mut().find(|(u, _)| *u == unit) {
-            Some(slot) => slot.1 = value,
-            None => self.values.push((unit, value)),
+        if let Some(slot) = self.values.get_mut(unit) {
+            *slot = Some(value);
         }
     }
 
@@ -335,10 +340,15 @@ impl Usage {
 
     /// The reported figure.
     pub fn get(&self, unit: usize) -> Option<u64> {
+        self.values.get(unit).copied().flatten()
+    }
+
+    /// Reported figures, by unit index.
+    fn reported(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
         self.values
             .iter()
-            .find(|(u, _)| *u == unit)
-            .map(|(_, v)| *v)
+            .enumerate()
+            .filter_map(|(u, v)| v.map(|v| (u, v)))
     }
 }
 
@@ -384,20 +394,23 @@ pub fn sort_units(prices: &mut UnitPrices) {
 
 /// Prices a usage (see the module doc for how nested units are billed once).
 pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError> {
-    let mut order: Vec<&(usize, PriceValue)> = prices.iter().collect();
     // Catalog lists come sorted (`sort_units`); a list built elsewhere is sorted here.
-    if !order.is_sorted_by_key(|(u, _)| billing_key(*u)) {
-        order.sort_by_key(|(u, _)| billing_key(*u));
+    if !prices.is_sorted_by_key(|(u, _)| billing_key(*u)) {
+        let mut sorted = prices.clone();
+        sort_units(&mut sorted);
+        return calc(&sorted, usage);
     }
-    let mut leaves: Vec<(usize, u64)> = Vec::with_capacity(order.len());
-    for (u, _) in &order {
+    // The tokens each priced unit bills itself (its total less what more specific priced units
+    // bill), in billing order; a unit appears at most once in a list, so this fits.
+    let mut leaves = [(usize::MAX, 0u64); UNIT_COUNT];
+    for (n, (u, _)) in prices.iter().enumerate().take(UNIT_COUNT) {
         let unit = &UNITS[*u];
         let total = match usage.get(*u) {
             Some(v) => v,
-            None if *u == unit_by_usage_key("requests").unwrap_or(usize::MAX) => 1,
+            None if *u == idx::REQUESTS => 1,
             None => infer_missing(*u, usage)?,
         };
-        let covered: u64 = leaves
+        let covered: u64 = leaves[..n]
             .iter()
             .filter(|(d, _)| d != u && is_descendant(unit, &UNITS[*d]))
             .map(|(_, v)| *v)
@@ -405,7 +418,7 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
         let leaf = total
             .checked_sub(covered)
             .ok_or(UsageError::Exceeds(unit.usage_key))?;
-        leaves.push((*u, leaf));
+        leaves[n] = (*u, leaf);
     }
     let tiered = prices
         .iter()
@@ -420,7 +433,7 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
         output_usd: 0.0,
         total_usd: 0.0,
     };
-    for ((u, price), (_, leaf)) in order.iter().zip(&leaves) {
+    for ((u, price), (_, leaf)) in prices.iter().zip(&leaves) {
         let unit = &UNITS[*u];
         let usd = unit_price(price, threshold) * (*leaf as f64) / unit.per;
         b.total_usd += usd;
@@ -442,9 +455,8 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
 fn infer_missing(u: usize, usage: &Usage) -> Result<u64, UsageError> {
     let unit = &UNITS[u];
     let has_descendant = usage
-        .values
-        .iter()
-        .any(|(r, v)| *v > 0 && *r != u && is_descendant(unit, &UNITS[*r]));
+        .reported()
+        .any(|(r, v)| v > 0 && r != u && is_descendant(unit, &UNITS[r]));
     if has_descendant {
         Err(UsageError::Missing(unit.usage_key))
     } else {
@@ -482,6 +494,31 @@ mod tests {
         assert_eq!(UNITS[idx::CACHE_READ].usage_key, "cache_read_tokens");
         assert_eq!(UNITS[idx::CACHE_WRITE].usage_key, "cache_write_tokens");
         assert_eq!(UNITS[idx::REASONING].usage_key, "output_reasoning_tokens");
+        assert_eq!(UNITS[idx::REQUESTS].usage_key, "requests");
+        assert_eq!(UNITS.len(), UNIT_COUNT);
+    }
+
+    #[test]
+    fn unsorted_lists_price_like_sorted_ones() {
+        let list = [
+            ("input_mtok", PriceValue::Flat(0.15)),
+            ("output_mtok", PriceValue::Flat(0.6)),
+            ("cache_read_mtok", PriceValue::Flat(0.075)),
+            ("requests_kcount", PriceValue::Flat(2.0)),
+        ];
+        let unsorted = prices(&list);
+        let mut sorted = unsorted.clone();
+        sort_units(&mut sorted);
+        assert_ne!(sorted, unsorted, "the test needs an unsorted list");
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 103);
+        u.set(idx::CACHE_READ, 48);
+        u.set(idx::OUTPUT, 14);
+        let want = (55.0 * 0.15 + 48.0 * 0.075 + 14.0 * 0.6) / 1e6 + 2.0 / 1e3;
+        for p in [&unsorted, &sorted] {
+            let b = calc(p, &u).expect("priceable");
+            assert!((b.total_usd - want).abs() < 1e-15, "{b:?}");
+        }
     }
 
     #[test]

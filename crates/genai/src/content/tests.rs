@@ -164,3 +164,74 @@ fn dropped_content_keys_are_listed_once_and_only_when_dropped() {
         .apply(&mut kept);
     assert!(kept.attributes.iter().all(|kv| kv.key != DROPPED_KEYS_ATTR));
 }
+
+#[test]
+fn disabled_policy_stores_spans_and_records_as_sent() {
+    let p = ContentPolicy::disabled();
+    assert!(!p.is_active());
+    let mut s = span();
+    let st = p.apply(&mut s);
+    assert_eq!(s, span(), "content, secrets and events are kept as sent");
+    assert!(!st.changed());
+    let mut rec = LogRecord {
+        event_name: "gen_ai.user.message".into(),
+        body: Some(AnyValue {
+            value: Some(Value::StringValue("key sk-ABCDEFGHIJKLMNOPQRSTUVWX".into())),
+        }),
+        ..Default::default()
+    };
+    let sent = rec.clone();
+    assert!(!p.apply_log(&mut rec).changed());
+    assert_eq!(rec, sent);
+    // The same span under an active policy does change: the test above is not vacuous.
+    let mut s = span();
+    assert!(
+        ContentPolicy::new(false, &[])
+            .expect("policy")
+            .apply(&mut s)
+            .changed()
+    );
+}
+
+#[test]
+fn a_client_sent_dropped_list_is_still_scanned_for_secrets() {
+    let policy = ContentPolicy::new(false, &[]).expect("valid");
+    let listed = AnyValue {
+        value: Some(Value::ArrayValue(ArrayValue {
+            values: vec![AnyValue {
+                value: Some(Value::StringValue(
+                    "token sk-ABCDEFGHIJKLMNOPQRSTUVWX".into(),
+                )),
+            }],
+        })),
+    };
+    let mut s = Span {
+        attributes: vec![
+            KeyValue {
+                key: DROPPED_KEYS_ATTR.into(),
+                value: Some(listed),
+                ..Default::default()
+            },
+            kv("gen_ai.prompt.0.content", "hi"),
+        ],
+        ..Default::default()
+    };
+    let st = policy.apply(&mut s);
+    assert_eq!((st.attributes_dropped, st.values_redacted), (1, 1));
+    let Some(Value::ArrayValue(list)) = s.attributes[0]
+        .value
+        .as_ref()
+        .and_then(|v| v.value.as_ref())
+    else {
+        panic!("list kept: {s:?}");
+    };
+    let texts: Vec<_> = list
+        .values
+        .iter()
+        .filter_map(|v| match &v.value {
+            Some(Value::StringValue(t)) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["token [REDACTED:api_key]", "gen_ai.prompt.*"]);
+}

@@ -13,7 +13,7 @@
 pub const COVERED_RULES: [&str; 3] = ["bearer_token", "api_key", "secret"];
 
 /// Anchors grouped by their (lowercase) first byte.
-fn anchors(first: u8) -> &'static [&'static [u8]] {
+const fn anchors(first: u8) -> &'static [&'static [u8]] {
     match first {
         // bearer_token
         b'b' => &[b"bearer"],
@@ -81,9 +81,75 @@ static CLASS: [u8; 256] = {
     t
 };
 
+/// Second bytes of the anchors (any case), one bit each: `PAIR_SECOND[c]` is the bit of `c`.
+static PAIR_SECOND: [u16; 256] = {
+    const SECONDS: &[u8] = b"ekipchlo-fa";
+    let mut t = [0u16; 256];
+    let mut i = 0;
+    while i < SECONDS.len() {
+        let c = SECONDS[i];
+        t[c as usize] = 1 << i;
+        t[c.to_ascii_uppercase() as usize] = 1 << i;
+        i += 1;
+    }
+    t
+};
+
+/// For each first byte (any case), the bits of the second bytes its anchors have: a position
+/// can start an anchor only if `PAIR_FIRST[b[i]] & PAIR_SECOND[b[i + 1]] != 0`.
+static PAIR_FIRST: [u16; 256] = {
+    let mut t = [0u16; 256];
+    let firsts = *b"abghpsx";
+    let mut f = 0;
+    while f < firsts.len() {
+        let list = anchors(firsts[f]);
+        let mut mask = 0u16;
+        let mut a = 0;
+        while a < list.len() {
+            mask |= PAIR_SECOND[list[a][1] as usize];
+            a += 1;
+        }
+        t[firsts[f] as usize] = mask;
+        t[firsts[f].to_ascii_uppercase() as usize] = mask;
+        f += 1;
+    }
+    t
+};
+
+/// ASCII word bytes (`[A-Za-z0-9_]`), as the regexes' `\b` sees them.
+static IS_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
 /// False only when no built-in `Everywhere` rule can match `text`.
 pub fn may_contain_secret(text: &str) -> bool {
     let b = text.as_bytes();
+    if b.is_ascii() { ascii_scan(b) } else { scan(b) }
+}
+
+/// The scan of an ASCII value: a table lookup of each byte pair, without a branch per byte;
+/// only a pair that can start an anchor at a word boundary is compared with the anchors.
+fn ascii_scan(b: &[u8]) -> bool {
+    let mut prev_word = false;
+    for (i, w) in b.windows(2).enumerate() {
+        let pair = PAIR_FIRST[usize::from(w[0])] & PAIR_SECOND[usize::from(w[1])] != 0;
+        if pair && !prev_word && starts_with_anchor(&b[i..], w[0].to_ascii_lowercase()) {
+            return true;
+        }
+        prev_word = IS_WORD[usize::from(w[0])];
+    }
+    false
+}
+
+/// The byte-class scan, for values with non-ASCII bytes (see the module doc).
+fn scan(b: &[u8]) -> bool {
     let mut prev_word = false;
     for (i, &c) in b.iter().enumerate() {
         match CLASS[usize::from(c)] {
@@ -200,7 +266,34 @@ mod tests {
         prop::collection::vec(piece, 0..8).prop_map(|v| v.concat())
     }
 
+    #[test]
+    fn every_anchor_passes_the_pair_tables() {
+        for first in *b"abghpsx" {
+            for a in anchors(first) {
+                for (c0, c1) in [
+                    (a[0], a[1]),
+                    (a[0].to_ascii_uppercase(), a[1].to_ascii_uppercase()),
+                ] {
+                    assert!(
+                        PAIR_FIRST[usize::from(c0)] & PAIR_SECOND[usize::from(c1)] != 0,
+                        "{}",
+                        String::from_utf8_lossy(a)
+                    );
+                }
+            }
+        }
+        assert_eq!(PAIR_FIRST[usize::from(b'q')], 0);
+    }
+
     proptest! {
+        /// On ASCII text the pair-table scan decides exactly as the byte-class scan.
+        #[test]
+        fn ascii_scan_agrees_with_the_class_scan(text in alphabet()) {
+            if text.is_ascii() {
+                prop_assert_eq!(ascii_scan(text.as_bytes()), scan(text.as_bytes()), "{:?}", text);
+            }
+        }
+
         /// A value the prefilter rejects is never matched by the gate nor changed by redaction.
         #[test]
         fn rejected_values_never_match(text in alphabet()) {
