@@ -27,6 +27,32 @@ async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+// Span-metrics duration buckets of GenAI operations (crates/metrics DURATION_BUCKETS), seconds.
+const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, Infinity];
+
+/** The Overview's figures computed from every stored span (Tempo's trace API and the trace
+ * summaries), independently of the span metrics the Overview reads. */
+async function storedSpanFigures() {
+  const out = { runs: [], failedRuns: 0, tokens: 0, cost: 0, costByModel: new Map() };
+  for (const row of await listing()) {
+    out.tokens += row.totalTokens;
+    const spans = spansOf(await getJson(`${server.api}/api/traces/${row.traceId}`));
+    const byId = new Map(spans.map((s) => [b64hex(s.spanId), s]));
+    for (const s of spans.filter((s) => attr(s, "gen_ai.operation.name") === "invoke_agent")) {
+      out.runs.push(Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9);
+      const code = s.status?.code;
+      if (code === 2 || code === "STATUS_CODE_ERROR" || attr(s, "error.type") !== undefined) out.failedRuns += 1;
+    }
+    const summary = await getJson(`${server.api}/sextant/api/v1/traces/${row.traceId}/summary`);
+    for (const c of summary.spans.filter((c) => c.llmCall && c.costUsd !== null)) {
+      const model = attr(byId.get(c.spanId), "gen_ai.request.model") ?? "";
+      out.cost += c.costUsd;
+      out.costByModel.set(model, (out.costByModel.get(model) ?? 0) + c.costUsd);
+    }
+  }
+  return out;
+}
+
 async function listing(params = "") {
   return (await getJson(`${server.api}/sextant/api/v1/traces?limit=1000${params}`)).traces;
 }
@@ -249,26 +275,40 @@ describe("sextant ui", () => {
     await shot("status");
   });
 
-  test("overview: error rate and p95 match the trace listing", async () => {
+  test("overview: requests, errors, p95, tokens and costs match the stored spans", async () => {
     await page.goto(`${server.api}/?range=1h`);
     await page.getByTestId("ov-errors").waitFor();
-    const rows = await listing();
-    const errors = rows.filter((r) => r.errorCount > 0).length;
-    assert.ok((await page.getByTestId("ov-errors").textContent()).includes(`${errors} of ${rows.length} traces`));
-    const sorted = rows.map((r) => r.durationMs).sort((a, b) => a - b);
-    const p95 = sorted[Math.ceil(0.95 * sorted.length) - 1];
-    const shown = await page.getByTestId("ov-p95").textContent();
-    const expected = p95 < 1000 ? `${p95.toFixed(0)} ms` : `${(p95 / 1000).toFixed(2)} s`;
-    assert.ok(shown.includes(expected), `${shown} vs ${expected}`);
     const midnight = new Date();
     midnight.setHours(0, 0, 0, 0);
-    const costsUrl = `${server.api}/sextant/api/v1/costs?group_by=model&start=${Math.floor(midnight.getTime() / 1000)}&step=3600`;
-    if (await hasApi(costsUrl)) {
-      const today = await getJson(costsUrl);
-      await page.getByTestId("ov-cost-today").locator(".stat-value").filter({ hasText: fmtCost(today.total.costUsd) }).waitFor();
-      const models = await page.getByRole("table", { name: "Cost by model" }).locator("tbody tr").count();
-      assert.equal(models, today.groups.length);
-    }
+    const now = Math.floor(Date.now() / 1000);
+    const q = `start=${now - 3600}&end=${now}&step=60&today=${Math.floor(midnight.getTime() / 1000)}`;
+    const { overview: api } = await getJson(`${server.api}/sextant/api/v1/overview?${q}`);
+    const truth = await storedSpanFigures();
+
+    // The API (span metrics) agrees with the stored spans ...
+    assert.equal(api.requests.total, truth.runs.length);
+    assert.equal(api.requests.failed, truth.failedRuns);
+    assert.equal(api.totalTokens, truth.tokens);
+    assert.ok(Math.abs(api.costTodayUsd - truth.cost) < 1e-9, `${api.costTodayUsd} vs ${truth.cost}`);
+    const priced = api.models.filter((m) => m.costUsd !== null);
+    assert.deepEqual(priced.map((m) => m.model).sort(), [...truth.costByModel.keys()].sort());
+    for (const m of priced) assert.ok(Math.abs(m.costUsd - truth.costByModel.get(m.model)) < 1e-9, m.model);
+    // ... and its p95, interpolated inside a histogram bucket, is in the bucket of the exact p95.
+    const sorted = truth.runs.sort((a, b) => a - b);
+    const exact = sorted[Math.ceil(0.95 * sorted.length) - 1];
+    const bucket = (v) => DURATION_BUCKETS.findIndex((le) => v <= le + 1e-12);
+    assert.equal(bucket(api.requests.p95Seconds), bucket(exact), `${api.requests.p95Seconds} vs exact ${exact}`);
+
+    // ... and the page shows what the API says.
+    assert.ok((await page.getByTestId("ov-errors").textContent()).includes(`${fmtInt(truth.failedRuns)} of ${fmtInt(truth.runs.length)} runs`));
+    const p95 = api.requests.p95Seconds * 1000;
+    const shown = await page.getByTestId("ov-p95").textContent();
+    assert.ok(shown.includes(p95 < 1000 ? `${p95.toFixed(0)} ms` : `${(p95 / 1000).toFixed(2)} s`), shown);
+    await page.getByTestId("ov-tokens").locator(".stat-value").filter({ hasText: fmtInt(truth.tokens) }).waitFor();
+    await page.getByTestId("ov-cost-today").locator(".stat-value").filter({ hasText: fmtCost(api.costTodayUsd) }).waitFor();
+    const models = page.getByRole("table", { name: "Cost by model" }).locator("tbody tr");
+    assert.equal(await models.count(), api.models.length);
+    assert.ok((await models.first().textContent()).includes(fmtCost(api.models[0].costUsd)));
     await shot("overview");
   });
 

@@ -1,8 +1,10 @@
 //! Sextant's own JSON API under `/sextant/api/v1`: trace listings with GenAI totals, one
-//! trace's summary, conversations and cost rollups.
+//! trace's summary, conversations and cost rollups; the Overview's figures from the span
+//! metrics ([`overview`], with its own state).
 
 mod conversations;
 mod costs;
+pub mod overview;
 mod traces;
 
 use axum::Router;

@@ -75,8 +75,9 @@ pub struct DemoArgs {
     /// No progress bar
     #[arg(long)]
     pub quiet: bool,
-    /// Benchmarks only: write the traffic straight into this data directory's blocks instead
-    /// of sending it (the server must not be running on it); see `--spans`, `--over`
+    /// Benchmarks only: write the traffic straight into this data directory's blocks and span
+    /// metrics instead of sending it (the server must not be running on it); see `--spans`,
+    /// `--over`
     #[arg(long, hide = true)]
     pub into_data_dir: Option<PathBuf>,
     /// With --into-data-dir: spans to write
@@ -151,11 +152,12 @@ async fn load_into(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<DemoRep
     let started = std::time::Instant::now();
     let report = tokio::task::spawn_blocking(move || load::load(&plan)).await??;
     eprintln!(
-        "demo: wrote {} spans in {} traces as {} blocks ({:.1} MB) in {:.1?}",
+        "demo: wrote {} spans in {} traces as {} blocks ({:.1} MB) and {} span-metric samples in {:.1?}",
         report.spans,
         report.traces,
         report.blocks,
         report.bytes as f64 / 1e6,
+        report.samples,
         started.elapsed()
     );
     Ok(DemoReport {

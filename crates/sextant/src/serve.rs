@@ -81,7 +81,7 @@ pub async fn run(config: Config) -> Result<()> {
     let store = Arc::new(store);
     let series = open_series_store(&config, &data_dir).await?;
     let span_metrics = Arc::new(sextant_metrics::SpanMetrics::new(Default::default()));
-    let metrics_ingest = Arc::new(MetricsIngest::new(series.clone(), span_metrics));
+    let metrics_ingest = Arc::new(MetricsIngest::new(series.clone(), span_metrics.clone()));
     let ingestor = Arc::new(
         Ingestor::new(
             store.clone(),
@@ -93,6 +93,7 @@ pub async fn run(config: Config) -> Result<()> {
         .with_series(metrics_ingest.clone()),
     );
     let ready = Arc::new(AtomicBool::new(true));
+    let overview = overview_state(&series, &span_metrics, query_metrics.clone());
     let state = AppState {
         store: store.clone(),
         registry: Arc::new(registry),
@@ -115,6 +116,7 @@ pub async fn run(config: Config) -> Result<()> {
         .into_axum_router()
         .merge(sextant_server::router(state))
         .merge(sextant_server::pricing_api::router(pricing))
+        .merge(sextant_server::native_api::overview::router(overview))
         .merge(sextant_server::prom_api::router(prom))
         .merge(sextant_ingest::http::remote_write_router(ingestor.clone()))
         // The web UI answers every path no API claims (tonic's gRPC fallback included).
@@ -147,6 +149,27 @@ pub async fn run(config: Config) -> Result<()> {
         .context("flush at shutdown failed; the WAL still holds the data")?;
     eprintln!("sextant stopped cleanly");
     Ok(())
+}
+
+/// The Overview reads the span metrics: stored series plus the values not yet flushed.
+fn overview_state(
+    series: &Arc<sextant_metrics::SeriesStore>,
+    spans: &Arc<sextant_metrics::SpanMetrics>,
+    metrics: QueryMetrics,
+) -> sextant_server::native_api::overview::OverviewState {
+    let (series, spans) = (series.clone(), spans.clone());
+    sextant_server::native_api::overview::OverviewState {
+        source: Arc::new(move |t: &str| {
+            Arc::new(series.source(t)) as Arc<dyn sextant_promql::SeriesSource>
+        }),
+        live: Arc::new(move |t: &str, now: i64| {
+            (spans.snapshot(now).into_iter())
+                .filter(|s| s.0 == t)
+                .map(|(_, labels, _, v)| (labels, v))
+                .collect()
+        }),
+        metrics,
+    }
 }
 
 async fn bind(addr: &str, key: &str) -> Result<TcpListener> {
