@@ -72,15 +72,21 @@ impl TenantSource {
         let (mut samples, mut bytes) = (Vec::new(), Vec::new());
         for (id, labels, head_samples) in picked {
             samples.clear();
+            let mut blocks_read = 0;
             for b in blocks
                 .iter()
                 .filter(|b| b.max_t >= start && b.min_t <= end && b.overlaps(id, start, end))
             {
                 b.read_with(id, start, end, &mut samples, &mut bytes)
                     .map_err(|e| QueryError::Storage(e.to_string()))?;
+                blocks_read += 1;
             }
-            samples.extend(head_samples);
-            sort_dedup(&mut samples);
+            // One block's samples are sorted and distinct; head samples (out-of-order ones
+            // included) or several blocks need the merge.
+            if blocks_read != 1 || !head_samples.is_empty() {
+                samples.extend(head_samples);
+                sort_dedup(&mut samples);
+            }
             if !samples.is_empty() {
                 f(labels, &mut samples)?;
             }

@@ -14,6 +14,9 @@ use crate::labels::{Labels, METRIC_NAME};
 /// Evaluates an aggregation over all steps.
 pub(crate) fn eval_aggregate(ev: &Ev, a: &AggregateExpr) -> Result<Matrix> {
     let op = a.op.id();
+    if let Some(m) = crate::fused::aggregate_range_call(ev, a)? {
+        return Ok(m);
+    }
     let input = ev.eval_matrix(&a.expr)?;
     if op == T_COUNT_VALUES {
         let label = match a.param.as_deref().map(|p| ev.eval(p)).transpose()? {
@@ -115,6 +118,23 @@ fn groups(input: &Matrix, modifier: &Option<LabelModifier>) -> (Vec<usize>, Vec<
     (group_of, labels)
 }
 
+/// Output series in the order a step-wise walk creates them: by first step, then group.
+pub(crate) fn assemble(labels: &[Labels], outs: Vec<GroupOut>) -> Matrix {
+    let mut outs: Vec<(usize, GroupOut)> = outs
+        .into_iter()
+        .enumerate()
+        .filter(|(_, o)| !o.pts.is_empty())
+        .collect();
+    outs.sort_by_key(|(_, o)| o.first_step);
+    outs.into_iter()
+        .map(|(g, o)| SeriesPts {
+            labels: labels[g].clone(),
+            pts: o.pts,
+            drop_name: o.drop_name,
+        })
+        .collect()
+}
+
 pub(crate) fn grouping_labels(l: &Labels, modifier: &Option<LabelModifier>) -> Labels {
     match modifier {
         Some(LabelModifier::Include(by)) => l.filter(|n| by.labels.iter().any(|x| x == n)),
@@ -126,7 +146,7 @@ pub(crate) fn grouping_labels(l: &Labels, modifier: &Option<LabelModifier>) -> L
 }
 
 /// One group's running state at one step, as [`Columns`] folds samples into it.
-trait State: Default + Clone {
+pub(crate) trait State: Default + Clone {
     /// Forgets the inputs (keeping allocations).
     fn reset(&mut self);
     /// Adds one input sample, in input-series order (the order fixes the float rounding).
@@ -142,7 +162,7 @@ trait State: Default + Clone {
 /// `sum`'s state alone: a quarter of [`Group`]'s size, so folding a long range query moves
 /// a quarter of the memory.
 #[derive(Default, Clone)]
-struct SumState {
+pub(crate) struct SumState {
     value: f64,
     kahan: f64,
     seen: bool,
@@ -204,7 +224,7 @@ impl State for Group {
 }
 
 #[derive(Default, Clone)]
-struct Group {
+pub(crate) struct Group {
     seen: bool,
     value: f64,
     kahan: f64,
@@ -380,34 +400,17 @@ impl Columns<'_> {
                 ));
             }
         }
-        Ok(self.assemble(outs))
-    }
-
-    /// Output series in the order a step-wise walk creates them: by first step, then group.
-    fn assemble(&self, outs: Vec<GroupOut>) -> Matrix {
-        let mut outs: Vec<(usize, GroupOut)> = outs
-            .into_iter()
-            .enumerate()
-            .filter(|(_, o)| !o.pts.is_empty())
-            .collect();
-        outs.sort_by_key(|(_, o)| o.first_step);
-        outs.into_iter()
-            .map(|(g, o)| SeriesPts {
-                labels: self.labels[g].clone(),
-                pts: o.pts,
-                drop_name: o.drop_name,
-            })
-            .collect()
+        Ok(assemble(self.labels, outs))
     }
 }
 
-/// One group's output while [`Columns::eval`] runs.
+/// One group's output while an aggregation runs.
 #[derive(Default, Clone)]
-struct GroupOut {
-    pts: Vec<(i64, f64)>,
+pub(crate) struct GroupOut {
+    pub pts: Vec<(i64, f64)>,
     /// The name-drop flag at the group's first step (a step-wise walk keeps the first one).
-    drop_name: bool,
-    first_step: usize,
+    pub drop_name: bool,
+    pub first_step: usize,
 }
 
 /// Prometheus's `quantile`: linear interpolation between the closest ranks.

@@ -150,3 +150,48 @@ fn blocked_sum_equals_direct_sum() -> crate::Result<()> {
     }
     Ok(())
 }
+
+fn bits(m: Vec<RangeSeries>) -> Vec<(Labels, Vec<(i64, u64)>)> {
+    m.into_iter()
+        .map(|s| {
+            (
+                s.labels,
+                s.points.iter().map(|p| (p.0, p.1.to_bits())).collect(),
+            )
+        })
+        .collect()
+}
+
+/// An aggregation over a range function folds the function's series as they stream
+/// (`fused.rs`); a no-op `label_replace` around the call keeps its series, their order and
+/// values but takes the materialized path. Both must agree bit for bit, split over threads
+/// or not.
+#[test]
+fn streamed_aggregation_matches_materialized() -> crate::Result<()> {
+    let src = many_groups();
+    for threads in [1, 3] {
+        let engine = Engine::new(crate::EngineOptions {
+            threads,
+            min_steps_per_thread: 1,
+            ..Default::default()
+        });
+        for (agg, func) in [
+            ("sum by (odd)", "rate(g[3m])"),
+            ("sum", "increase(g[5m])"),
+            ("avg by (pod)", "delta(g[2m])"),
+            ("max without (pod)", "max_over_time(g[4m])"),
+            ("count by (odd)", "changes(g[10m])"),
+            ("stddev", "deriv(g[5m])"),
+            ("group by (odd)", "last_over_time(g[1m])"),
+        ] {
+            let fused = format!("{agg} ({func})");
+            let plain = format!("{agg} (label_replace({func}, \"none\", \"\", \"none\", \"\"))");
+            let (start, end, step) = (-120_000, 300 * 60_000, 45_000);
+            let got = matrix(engine.eval_range(&src, &fused, start, end, step)?.value);
+            let want = matrix(engine.eval_range(&src, &plain, start, end, step)?.value);
+            assert!(!want.is_empty(), "{plain}");
+            assert_eq!(bits(got), bits(want), "{fused} with {threads} threads");
+        }
+    }
+    Ok(())
+}

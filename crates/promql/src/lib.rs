@@ -21,6 +21,7 @@ mod eval;
 mod fast_path_tests;
 mod format;
 mod functions;
+mod fused;
 mod histogram;
 mod labels;
 mod labels_fn;
