@@ -25,9 +25,12 @@ pub struct Config {
 }
 
 /// GenAI semantics: prompt content policy, redaction, price overrides.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GenAiConfig {
+    /// Normalize, price and apply the content policy at ingest (default). False stores spans as
+    /// sent: no canonical GenAI columns, no costs, no content dropped, no secrets redacted.
+    pub enabled: bool,
     /// Keep prompt and completion content (redacted) instead of dropping it before storage.
     pub capture_content: bool,
     /// Extra redaction rules, run after the built-in ones.
@@ -36,6 +39,18 @@ pub struct GenAiConfig {
     pub prices: Vec<sextant_genai::PriceOverride>,
     /// Tenants whose content policy differs from the default.
     pub tenants: std::collections::BTreeMap<String, TenantGenAiConfig>,
+}
+
+impl Default for GenAiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            capture_content: false,
+            redact: Vec::new(),
+            prices: Vec::new(),
+            tenants: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -275,9 +290,16 @@ impl Config {
         }
     }
 
-    /// The content policy of each tenant; fails on an invalid redaction regex.
+    /// The content policy of each tenant; fails on an invalid redaction regex. With
+    /// `[genai] enabled = false` every tenant's policy passes spans through unchanged.
     pub fn content_policies(&self) -> Result<sextant_ingest::ContentPolicies> {
         let g = &self.genai;
+        if !g.enabled {
+            return Ok(sextant_ingest::ContentPolicies {
+                default: sextant_genai::ContentPolicy::disabled(),
+                tenants: Default::default(),
+            });
+        }
         let policy = |capture: bool| {
             sextant_genai::ContentPolicy::new(capture, &g.redact)
                 .context("invalid [[genai.redact]] rule")
@@ -414,6 +436,25 @@ mod tests {
         )
         .expect_err("bad int");
         assert!(format!("{err:#}").contains("not an integer"), "{err:#}");
+    }
+
+    #[test]
+    fn genai_switch_defaults_on_and_turns_the_content_policy_off() {
+        let on = Config::load(None, []).expect("defaults");
+        assert!(on.genai.enabled);
+        assert!(on.content_policies().expect("policies").default.is_active());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[genai.tenants.research]\ncapture_content = true\n").expect("write");
+        let tenant = Config::load(Some(&p), []).expect("loads");
+        let policies = tenant.content_policies().expect("policies");
+        assert!(policies.for_tenant("research").capture);
+        let env = [("SEXTANT_GENAI_ENABLED".to_owned(), "false".to_owned())];
+        let off = Config::load(Some(&p), env).expect("loads");
+        assert!(!off.genai.enabled);
+        let policies = off.content_policies().expect("policies");
+        assert!(!policies.default.is_active());
+        assert!(!policies.for_tenant("research").is_active());
     }
 
     #[test]

@@ -73,7 +73,16 @@ pub async fn run(config: Config) -> Result<()> {
     let catalog = Arc::new(config.price_catalog()?);
     let content = config.content_policies()?;
     let genai = Arc::new(GenAiEnricher::new(catalog.clone()));
-    let enricher: Arc<dyn SpanEnricher> = genai.clone();
+    // `[genai] enabled = false`: spans are stored as sent, with empty GenAI columns (the
+    // content policies are pass-through too, see `Config::content_policies`).
+    let enricher: Arc<dyn SpanEnricher> = if config.genai.enabled {
+        genai.clone()
+    } else {
+        tracing::warn!(
+            "[genai] enabled = false: spans are stored as sent, without GenAI columns, costs, content policy or redaction"
+        );
+        Arc::new(sextant_store::NoEnrichment)
+    };
     let e = enricher.clone();
     let store = tokio::task::spawn_blocking(move || Store::open(store_config, store_metrics, e))
         .await?
