@@ -74,7 +74,7 @@ impl Engine {
         expr: &Expr,
         ts_ms: i64,
     ) -> Result<QueryResult> {
-        let ctx = self.ctx(src, ts_ms, ts_ms, false);
+        let ctx = self.ctx(src, ts_ms, ts_ms, 0);
         let ev = Ev {
             ctx: &ctx,
             steps: Steps {
@@ -168,7 +168,7 @@ impl Engine {
         query: (i64, i64),
         (from, to, step): (i64, i64, i64),
     ) -> Result<(Vec<RangeSeries>, Annotations)> {
-        let ctx = self.ctx(src, query.0, query.1, true);
+        let ctx = self.ctx(src, query.0, query.1, step);
         let ev = Ev {
             ctx: &ctx,
             steps: Steps {
@@ -181,7 +181,8 @@ impl Engine {
         Ok((finish_matrix(m)?, ctx.annos.into_inner()))
     }
 
-    fn ctx<'a>(&self, src: &'a dyn SeriesSource, qstart: i64, qend: i64, range: bool) -> Ctx<'a> {
+    /// The evaluation context of a query from `qstart` to `qend` every `qstep` (0: instant).
+    fn ctx<'a>(&self, src: &'a dyn SeriesSource, qstart: i64, qend: i64, qstep: i64) -> Ctx<'a> {
         Ctx {
             src,
             lookback: self.opts.lookback_delta_ms,
@@ -189,7 +190,8 @@ impl Engine {
             default_subquery_step: self.opts.default_subquery_step_ms,
             qstart,
             qend,
-            range_query: range,
+            qstep,
+            range_query: qstep > 0,
             annos: RefCell::new(Annotations::default()),
         }
     }

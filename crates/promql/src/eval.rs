@@ -61,6 +61,8 @@ pub(crate) struct Ctx<'a> {
     /// Start and end of the whole query, for `@ start()` / `@ end()`.
     pub qstart: i64,
     pub qend: i64,
+    /// The query's step (0 for an instant query), for `step()`.
+    pub qstep: i64,
     /// Whether this is a range query (a part of a split one may hold a single step).
     pub range_query: bool,
     pub annos: RefCell<Annotations>,

@@ -181,6 +181,11 @@ fn instant_function(
         "histogram_quantile" => {
             crate::histogram::quantile_vector(ev.ctx, scalar_arg(v, 0), &v[1], ts)
         }
+        "histogram_quantiles" => {
+            let label = strings.first().map_or("", String::as_str);
+            let qs: Vec<f64> = (2..v.len()).map(|i| scalar_arg(v, i)).collect();
+            crate::histogram::quantiles_vector(ev.ctx, label, &qs, &v[0], ts)
+        }
         "histogram_fraction" => {
             crate::histogram::fraction_vector(ev.ctx, scalar_arg(v, 0), scalar_arg(v, 1), &v[2])
         }
@@ -188,11 +193,24 @@ fn instant_function(
         | "histogram_stdvar" => Vec::new(),
         "max_of" | "min_of" => {
             let (a, b) = (scalar_arg(v, 0), scalar_arg(v, 1));
-            vec![one(
-                Labels::empty(),
-                if name == "max_of" { a.max(b) } else { a.min(b) },
-            )]
+            // A NaN argument gives NaN (`f64::max`/`min` would drop it).
+            let f = if a.is_nan() || b.is_nan() {
+                f64::NAN
+            } else if name == "max_of" {
+                a.max(b)
+            } else {
+                a.min(b)
+            };
+            vec![one(Labels::empty(), f)]
         }
+        // The query's bounds, length and step in seconds (0 step and length when instant).
+        "start" => vec![one(Labels::empty(), ev.ctx.qstart as f64 / 1000.0)],
+        "end" => vec![one(Labels::empty(), ev.ctx.qend as f64 / 1000.0)],
+        "range" => {
+            let secs = (ev.ctx.qend - ev.ctx.qstart) as f64 / 1000.0;
+            vec![one(Labels::empty(), secs)]
+        }
+        "step" => vec![one(Labels::empty(), ev.ctx.qstep as f64 / 1000.0)],
         _ => return Err(Error::exec(format!("function {name}() is not supported"))),
     };
     Ok(out)

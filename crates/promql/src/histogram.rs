@@ -68,6 +68,24 @@ pub(crate) fn quantile_vector(ctx: &Ctx, q: f64, v: &Vector, ts: i64) -> Vector 
     out
 }
 
+/// `histogram_quantiles(buckets, label, q...)`: `histogram_quantile` for each `q`, told apart
+/// by `label` set to the quantile (`0.0`, `0.25`, `1.0`: integers keep one decimal).
+pub(crate) fn quantiles_vector(ctx: &Ctx, label: &str, qs: &[f64], v: &Vector, ts: i64) -> Vector {
+    let mut out = Vec::new();
+    for &q in qs {
+        let value = if q.is_finite() && q.fract() == 0.0 {
+            format!("{q:.1}")
+        } else {
+            crate::aggregate::fmt_go(q)
+        };
+        out.extend(quantile_vector(ctx, q, v, ts).into_iter().map(|s| VSample {
+            labels: s.labels.with(label, &value),
+            ..s
+        }));
+    }
+    out
+}
+
 /// Prometheus's warning for a quantile outside `[0, 1]` (NaN included), given at every step
 /// whether or not there is input.
 pub(crate) fn warn_bad_quantile(ctx: &Ctx, q: f64) {
