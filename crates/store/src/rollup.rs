@@ -1,15 +1,20 @@
 //! Cost and token rollups over the model calls of a time range, grouped by model, provider,
-//! agent, service or user, with totals and a time series. Read from the canonical columns only.
+//! agent, service or user, with totals and a time series. Read from the canonical columns only,
+//! and of those only the ones the grouping needs (start, usage, cost and the group's key; span
+//! ids only to attribute calls to agents), which is most of a rollup's time on many spans.
 
 use std::collections::HashMap;
 
 use arrow_array::cast::AsArray;
-use arrow_array::types::UInt64Type;
-use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch};
+use arrow_array::types::{Float64Type, UInt64Type};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, Float64Array, RecordBatch, StringArray,
+    UInt64Array,
+};
 use serde::Serialize;
 
 use crate::error::{Result, StoreError};
-use crate::genai::{GenAiColumns, off};
+use crate::genai::off;
 use crate::read::Projection;
 use crate::schema::col;
 use crate::store::Store;
@@ -67,16 +72,17 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn add(&mut self, c: &GenAiColumns<'_>, row: usize) {
+    fn add(&mut self, c: &Cols<'_>, row: usize) {
         self.calls += 1;
-        self.cost_usd += c.cost_usd(row).unwrap_or(0.0);
-        self.unpriced_calls += u64::from(c.unpriced(row));
-        let t = |o| c.u64(o, row).unwrap_or(0);
-        self.input_tokens += t(off::INPUT_TOKENS);
-        self.output_tokens += t(off::OUTPUT_TOKENS);
-        self.cache_read_tokens += t(off::CACHE_READ_TOKENS);
-        self.cache_write_tokens += t(off::CACHE_WRITE_TOKENS);
-        self.reasoning_tokens += t(off::REASONING_TOKENS);
+        self.cost_usd += opt_f64(c.cost, row).unwrap_or(0.0);
+        self.unpriced_calls +=
+            u64::from(opt_str(c.source, row).is_some_and(|s| s.starts_with("unpriced:")));
+        let t = |i: usize| opt_u64(c.tokens[i], row).unwrap_or(0);
+        self.input_tokens += t(0);
+        self.output_tokens += t(1);
+        self.cache_read_tokens += t(2);
+        self.cache_write_tokens += t(3);
+        self.reasoning_tokens += t(4);
     }
 }
 
@@ -96,13 +102,115 @@ pub struct CostReport {
     pub total: Usage,
 }
 
-const COLUMNS: [usize; 5] = [
-    col::TRACE_ID,
-    col::SPAN_ID,
-    col::PARENT_SPAN_ID,
-    col::START,
-    col::SERVICE,
+/// Usage and cost columns, as offsets in the canonical columns.
+const USAGE: [usize; 7] = [
+    off::INPUT_TOKENS,
+    off::OUTPUT_TOKENS,
+    off::CACHE_READ_TOKENS,
+    off::CACHE_WRITE_TOKENS,
+    off::REASONING_TOKENS,
+    off::COST_USD,
+    off::COST_SOURCE,
 ];
+
+/// The columns a rollup by `g` reads.
+fn columns(g: GroupBy) -> Vec<usize> {
+    let genai = |o: usize| col::GENAI + o;
+    let mut c = vec![col::START, genai(off::LLM_CALL)];
+    c.extend(USAGE.map(genai));
+    match g {
+        GroupBy::Model => c.extend([genai(off::RESPONSE_MODEL), genai(off::REQUEST_MODEL)]),
+        GroupBy::Provider => c.push(genai(off::PROVIDER)),
+        GroupBy::Agent => c.extend([
+            col::TRACE_ID,
+            col::SPAN_ID,
+            col::PARENT_SPAN_ID,
+            genai(off::AGENT_NAME),
+        ]),
+        GroupBy::Service => c.push(col::SERVICE),
+        GroupBy::User => c.push(genai(off::USER_ID)),
+    }
+    c
+}
+
+/// The columns of one batch a rollup reads, typed once per batch; `None` where the batch does
+/// not have one (format version 1, or not read).
+struct Cols<'b> {
+    start: &'b UInt64Array,
+    llm_call: Option<&'b BooleanArray>,
+    cost: Option<&'b Float64Array>,
+    source: Option<&'b StringArray>,
+    tokens: [Option<&'b UInt64Array>; 5],
+    /// The group's key columns; the first non-null value is the key.
+    keys: Vec<Option<&'b StringArray>>,
+    /// (trace, span, parent) ids, when grouping by agent.
+    ids: Option<[&'b FixedSizeBinaryArray; 3]>,
+}
+
+impl<'b> Cols<'b> {
+    fn of(batch: &'b RecordBatch, p: &Projection, g: GroupBy) -> Option<Self> {
+        let column = |c: usize| -> Option<&'b ArrayRef> {
+            let i = p.index(c)?;
+            (i < batch.num_columns()).then(|| batch.column(i))
+        };
+        let genai = |o: usize| column(col::GENAI + o);
+        let string = |o: usize| genai(o).and_then(|a| a.as_string_opt::<i32>());
+        let tokens = |o: usize| genai(o).and_then(|a| a.as_primitive_opt::<UInt64Type>());
+        let keys = match g {
+            GroupBy::Model => vec![string(off::RESPONSE_MODEL), string(off::REQUEST_MODEL)],
+            GroupBy::Provider => vec![string(off::PROVIDER)],
+            GroupBy::Agent => vec![string(off::AGENT_NAME)],
+            GroupBy::Service => vec![column(col::SERVICE).and_then(|a| a.as_string_opt::<i32>())],
+            GroupBy::User => vec![string(off::USER_ID)],
+        };
+        let id = |c: usize| column(c).and_then(|a| a.as_fixed_size_binary_opt());
+        let ids = match (
+            g,
+            id(col::TRACE_ID),
+            id(col::SPAN_ID),
+            id(col::PARENT_SPAN_ID),
+        ) {
+            (GroupBy::Agent, Some(t), Some(s), Some(pa)) => Some([t, s, pa]),
+            _ => None,
+        };
+        Some(Cols {
+            start: column(col::START)?.as_primitive_opt::<UInt64Type>()?,
+            llm_call: genai(off::LLM_CALL).and_then(|a| a.as_boolean_opt()),
+            cost: genai(off::COST_USD).and_then(|a| a.as_primitive_opt::<Float64Type>()),
+            source: string(off::COST_SOURCE),
+            tokens: [
+                tokens(off::INPUT_TOKENS),
+                tokens(off::OUTPUT_TOKENS),
+                tokens(off::CACHE_READ_TOKENS),
+                tokens(off::CACHE_WRITE_TOKENS),
+                tokens(off::REASONING_TOKENS),
+            ],
+            keys,
+            ids,
+        })
+    }
+
+    fn llm_call(&self, row: usize) -> bool {
+        self.llm_call
+            .is_some_and(|a| !a.is_null(row) && a.value(row))
+    }
+
+    fn key(&self, row: usize) -> Option<&'b str> {
+        self.keys.iter().find_map(|k| opt_str(*k, row))
+    }
+}
+
+fn opt_str(a: Option<&StringArray>, row: usize) -> Option<&str> {
+    a.filter(|a| !a.is_null(row)).map(|a| a.value(row))
+}
+
+fn opt_u64(a: Option<&UInt64Array>, row: usize) -> Option<u64> {
+    a.filter(|a| !a.is_null(row)).map(|a| a.value(row))
+}
+
+fn opt_f64(a: Option<&Float64Array>, row: usize) -> Option<f64> {
+    a.filter(|a| !a.is_null(row)).map(|a| a.value(row))
+}
 
 impl Store {
     /// Rolls up the model calls that started in `[q.start, q.end]`.
@@ -119,8 +227,7 @@ impl Store {
                 "more than 11,000 points per series; use a larger step".into(),
             ));
         }
-        let mut columns: Vec<usize> = COLUMNS.to_vec();
-        columns.extend(col::GENAI..col::GENAI + off::COUNT);
+        let columns = columns(q.group_by);
         let mut calls: Vec<Call> = Vec::new();
         let mut agents = AgentIndex::default();
         self.scan_spans(tenant, q.start, q.end, &columns, |batch, p| {
@@ -140,21 +247,36 @@ struct Call {
 }
 
 /// Parent links and agent names of every span seen, to attribute a model call to the agent
-/// it ran under.
+/// it ran under. Names are interned: a span costs a map entry, not a string.
 #[derive(Default)]
 struct AgentIndex {
-    spans: HashMap<SpanKey, (Option<[u8; 8]>, Option<String>)>,
+    spans: HashMap<SpanKey, (Option<[u8; 8]>, Option<u32>)>,
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
 }
 
 /// (trace id, span id).
 type SpanKey = ([u8; 16], [u8; 8]);
 
 impl AgentIndex {
+    fn insert(&mut self, span: SpanKey, parent: Option<[u8; 8]>, agent: Option<&str>) {
+        let id = agent.map(|a| match self.ids.get(a) {
+            Some(&i) => i,
+            None => {
+                let i = self.names.len() as u32;
+                self.names.push(a.to_owned());
+                self.ids.insert(a.to_owned(), i);
+                i
+            }
+        });
+        self.spans.insert(span, (parent, id));
+    }
+
     fn resolve(&self, trace: [u8; 16], mut span: [u8; 8]) -> Option<String> {
         for _ in 0..256 {
             let (parent, agent) = self.spans.get(&(trace, span))?;
-            if agent.is_some() {
-                return agent.clone();
+            if let Some(i) = agent {
+                return self.names.get(*i as usize).cloned();
             }
             span = (*parent)?;
         }
@@ -173,50 +295,24 @@ fn collect(
     calls: &mut Vec<Call>,
     agents: &mut AgentIndex,
 ) {
-    let Some(c) = GenAiColumns::projected(batch, p) else {
+    let Some(c) = Cols::of(batch, p, q.group_by) else {
         return;
     };
-    let column = |i: usize| p.index(i).map(|i| batch.column(i));
-    let (Some(tr), Some(sp), Some(pa), Some(st), Some(sv)) = (
-        column(col::TRACE_ID),
-        column(col::SPAN_ID),
-        column(col::PARENT_SPAN_ID),
-        column(col::START),
-        column(col::SERVICE),
-    ) else {
-        return;
-    };
-    let (tr, sp, pa) = (
-        tr.as_fixed_size_binary(),
-        sp.as_fixed_size_binary(),
-        pa.as_fixed_size_binary(),
-    );
-    let (st, sv) = (st.as_primitive::<UInt64Type>(), sv.as_string::<i32>());
     for row in 0..batch.num_rows() {
-        let (trace, span) = (fixed::<16>(tr, row), fixed::<8>(sp, row));
-        if q.group_by == GroupBy::Agent
-            && let (Some(t), Some(s)) = (trace, span)
+        let key = c.key(row);
+        let mut parent = None;
+        if let Some([tr, sp, pa]) = c.ids
+            && let (Some(t), Some(s)) = (fixed::<16>(tr, row), fixed::<8>(sp, row))
         {
-            let agent = c.str(off::AGENT_NAME, row).map(str::to_owned);
-            agents.spans.insert((t, s), (fixed::<8>(pa, row), agent));
+            agents.insert((t, s), fixed::<8>(pa, row), key);
+            parent = fixed::<8>(pa, row)
+                .filter(|_| key.is_none())
+                .map(|p| (t, p));
         }
-        let start = st.value(row);
+        let start = c.start.value(row);
         if !c.llm_call(row) || start < q.start || start > q.end {
             continue;
         }
-        let key = match q.group_by {
-            GroupBy::Model => c
-                .str(off::RESPONSE_MODEL, row)
-                .or_else(|| c.str(off::REQUEST_MODEL, row)),
-            GroupBy::Provider => c.str(off::PROVIDER, row),
-            GroupBy::Agent => c.str(off::AGENT_NAME, row),
-            GroupBy::Service => Some(sv.value(row)),
-            GroupBy::User => c.str(off::USER_ID, row),
-        };
-        let parent = match (key, trace, fixed::<8>(pa, row)) {
-            (None, Some(t), Some(p)) if q.group_by == GroupBy::Agent => Some((t, p)),
-            _ => None,
-        };
         let mut usage = Usage::default();
         usage.add(&c, row);
         calls.push(Call {
