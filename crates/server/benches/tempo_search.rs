@@ -38,7 +38,7 @@ const MODELS: [&str; 4] = [
 ];
 const TOOLS: [&str; 3] = ["search", "fetch", "calc"];
 /// Bump when the generated data or the block format changes, so cached fixtures are rebuilt.
-const FIXTURE_VERSION: u32 = 2;
+const FIXTURE_VERSION: u32 = 1;
 const TENANT: &str = "single-tenant";
 
 fn kv(k: &str, v: V) -> KeyValue {

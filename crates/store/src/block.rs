@@ -34,9 +34,6 @@ use crate::wal::sync_dir;
 
 /// Rows per Parquet row group: the unit a trace lookup decodes.
 pub const ROW_GROUP_ROWS: usize = 8192;
-/// Largest data and dictionary page of the blob columns (uncompressed): what a trace lookup
-/// decompresses per blob column.
-const BLOB_PAGE_BYTES: usize = 64 << 10;
 const SPANS_FILE: &str = "spans.parquet";
 const TRACES_FILE: &str = "traces.parquet";
 pub(crate) const META_FILE: &str = "meta.json";
@@ -97,7 +94,7 @@ pub fn new_block_id() -> String {
 fn writer_properties() -> WriterProperties {
     let zstd = Compression::ZSTD(ZstdLevel::try_new(3).unwrap_or_default());
     let plain = |p: &str| ColumnPath::from(p);
-    let mut props = WriterProperties::builder()
+    WriterProperties::builder()
         .set_compression(zstd)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Chunk)
@@ -112,16 +109,8 @@ fn writer_properties() -> WriterProperties {
         // writing) says whether the trace is really there without decoding the row group.
         .set_column_bloom_filter_enabled(plain("trace_id"), true)
         .set_column_bloom_filter_fpp(plain("trace_id"), 0.01)
-        .set_column_bloom_filter_max_ndv(plain("trace_id"), ROW_GROUP_ROWS as u64);
-    // A trace lookup decompresses the pages holding the trace's rows, and the dictionary page
-    // of each column it reads. The blobs are the wide columns; with Parquet's 1 MiB pages a
-    // lookup decompressed about 1 MiB of each (zstd was the largest cost of a lookup).
-    for blob in ["origin", "attributes", "events", "links"] {
-        props = props
-            .set_column_data_page_size_limit(plain(blob), BLOB_PAGE_BYTES)
-            .set_column_dictionary_page_size_limit(plain(blob), BLOB_PAGE_BYTES);
-    }
-    props.build()
+        .set_column_bloom_filter_max_ndv(plain("trace_id"), ROW_GROUP_ROWS as u64)
+        .build()
 }
 
 /// Writes a block from batches that arrive sorted by trace id.
