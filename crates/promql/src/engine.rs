@@ -22,7 +22,8 @@ pub struct EngineOptions {
     /// Step of subqueries written without one (`x[10m:]`).
     pub default_subquery_step_ms: i64,
     /// Threads one range query may use: its steps are split into contiguous parts evaluated
-    /// in parallel (each part selects and walks its own time range).
+    /// in parallel (each part selects and walks its own time range; `max_samples` applies to
+    /// each part).
     pub threads: usize,
     /// Fewest steps a part of a split range query gets; shorter queries run on one thread.
     pub min_steps_per_thread: usize,
