@@ -69,8 +69,32 @@ pub static CONTENT_EVENTS: &[&str] = &[
 /// live ingest and WAL replay see the same span.
 pub const DROPPED_KEYS_ATTR: &str = "sextant.content.dropped";
 
-static EXACT_KEYS: std::sync::LazyLock<rustc_hash::FxHashSet<&'static str>> =
-    std::sync::LazyLock::new(|| CONTENT_KEYS.iter().copied().collect());
+/// For each first byte, bit `n` is set when a content key of length `n` (below 64) starts with
+/// it: almost every attribute key fails this test, so it is compared with no content key.
+static EXACT_SHAPES: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut i = 0;
+    while i < CONTENT_KEYS.len() {
+        let k = CONTENT_KEYS[i].as_bytes();
+        assert!(
+            !k.is_empty() && k.len() < 64,
+            "content keys are 1 to 63 bytes"
+        );
+        t[k[0] as usize] |= 1 << k.len();
+        i += 1;
+    }
+    t
+};
+
+/// The content key equal to `key`, if any.
+fn exact_content_key(key: &str) -> Option<&'static str> {
+    let b = key.as_bytes();
+    let shapes = EXACT_SHAPES[usize::from(*b.first()?)];
+    if b.len() >= 64 || shapes & (1 << b.len()) == 0 {
+        return None;
+    }
+    CONTENT_KEYS.iter().copied().find(|k| *k == key)
+}
 
 /// True for a content attribute key.
 pub fn is_content_key(key: &str) -> bool {
@@ -89,7 +113,7 @@ static PREFIX_LABELS: std::sync::LazyLock<Vec<(&'static str, String)>> =
 /// How a dropped content key is listed in `DROPPED_KEYS_ATTR`: the key itself, or its prefix
 /// followed by `*`; `None` when the key is not content.
 fn content_key_label(key: &str) -> Option<&'static str> {
-    if let Some(exact) = EXACT_KEYS.get(key) {
+    if let Some(exact) = exact_content_key(key) {
         return Some(exact);
     }
     // Every prefix starts with one of these bytes: most keys need no prefix comparison.

@@ -235,3 +235,25 @@ fn a_client_sent_dropped_list_is_still_scanned_for_secrets() {
         .collect();
     assert_eq!(texts, ["token [REDACTED:api_key]", "gen_ai.prompt.*"]);
 }
+
+#[test]
+fn content_keys_are_found_by_their_shape_and_others_are_not() {
+    for k in CONTENT_KEYS {
+        assert_eq!(content_key_label(k), Some(*k), "{k}");
+    }
+    for p in CONTENT_PREFIXES {
+        let key = format!("{p}0.content");
+        assert_eq!(content_key_label(&key), Some(format!("{p}*").as_str()));
+    }
+    // Same first byte and length as a content key, or a content key's prefix: not content.
+    for k in [
+        "gen_ai.prompt_",
+        "input.valuE",
+        "gen_ai.usage.input_tokens",
+        "gen_ai.prompt",
+    ] {
+        assert_eq!(is_content_key(k), k == "gen_ai.prompt", "{k}");
+    }
+    assert!(!is_content_key(""));
+    assert!(!is_content_key(&"g".repeat(80)));
+}
