@@ -11,6 +11,8 @@
 //                       seconds (default 3600: all of them in the Overview's default range)
 //   FIRST_SCREEN_RUNS        page loads to time (default 5), each in a fresh browser context
 //   FIRST_SCREEN_SETTLE      seconds to wait after the server is ready, e.g. for compaction (default 0)
+//   FIRST_SCREEN_RANGE       the Overview's range, e.g. 3h, when the data is older than the
+//                       default last hour (default: none, as `/` opens)
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +26,7 @@ const SPANS = env("FIRST_SCREEN_SPANS", 10_000_000);
 const SPREAD = env("FIRST_SCREEN_SPREAD", 3600);
 const RUNS = env("FIRST_SCREEN_RUNS", 5);
 const SETTLE = env("FIRST_SCREEN_SETTLE", 0);
+const RANGE = process.env.FIRST_SCREEN_RANGE;
 
 function blockCount(dir) {
   const blocks = join(dir, "tenants", "single-tenant", "blocks");
@@ -54,7 +57,7 @@ async function measure(browser, api) {
     calls.push({ url: r.url().replace(api, ""), ms: t.responseEnd - t.requestStart });
   });
   const t0 = Date.now();
-  await page.goto(`${api}/`);
+  await page.goto(RANGE ? `${api}/?range=${encodeURIComponent(RANGE)}` : `${api}/`);
   await page.waitForSelector('[data-testid="overview-stats"]', { timeout: 120_000 });
   await page.waitForFunction(() => !document.querySelector('[data-testid="loading"]'), null, { timeout: 120_000 });
   const ms = Date.now() - t0;
