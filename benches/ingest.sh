@@ -5,6 +5,8 @@
 #
 #   benches/ingest.sh [DURATION_S] [--random-ids] [--payload-bytes N]
 #   GEN=python benches/ingest.sh ...   # the peers' generator (../shared/bench/otlp_load.py)
+#   BENCH_SEXTANT=/path/sextant BENCH_LOAD=/path/load benches/ingest.sh ...   # given binaries, no build
+#   BENCH_HTTP_PORT / BENCH_OTLP_PORT / BENCH_GRPC_PORT: ports (default 3200, 4318, 4317)
 #
 # The default generator (GEN=rust, crates/sextant/benches/load.rs) sends the same bodies as the
 # peers' one (dumped by benches/load_template.py) but needs ~3 % of a core instead of ~50 %, so
@@ -23,19 +25,27 @@ GEN="${GEN:-rust}"
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 SHARED="$REPO/../shared"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sextant-target}"
-cargo build --release -q -p sextant --bins --benches
-BIN="$CARGO_TARGET_DIR/release/sextant"
-LOAD="$(ls -t "$CARGO_TARGET_DIR"/release/deps/load-* | grep -v '\.d$' | head -1)"
+if [ -z "${BENCH_SEXTANT:-}" ]; then
+  cargo build --release -q -p sextant --bins --benches
+fi
+BIN="${BENCH_SEXTANT:-$CARGO_TARGET_DIR/release/sextant}"
+LOAD="${BENCH_LOAD:-$(ls -t "$CARGO_TARGET_DIR"/release/deps/load-* | grep -v '\.d$' | head -1)}"
 WORK="$(mktemp -d)"; trap 'kill $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-PORTS=(SEXTANT_SERVER_HTTP_LISTEN=127.0.0.1:3200 SEXTANT_SERVER_OTLP_HTTP_LISTEN=127.0.0.1:4318)
+HTTP_PORT="${BENCH_HTTP_PORT:-3200}"; OTLP_PORT="${BENCH_OTLP_PORT:-4318}"; GRPC_PORT="${BENCH_GRPC_PORT:-4317}"
+for p in "$HTTP_PORT" "$OTLP_PORT" "$GRPC_PORT"; do
+  if ss -ltn | grep -q "127.0.0.1:$p "; then echo "port $p is in use; set BENCH_*_PORT" >&2; exit 1; fi
+done
+PORTS=(SEXTANT_SERVER_HTTP_LISTEN=127.0.0.1:$HTTP_PORT SEXTANT_SERVER_OTLP_HTTP_LISTEN=127.0.0.1:$OTLP_PORT
+       SEXTANT_SERVER_OTLP_GRPC_LISTEN=127.0.0.1:$GRPC_PORT)
 
 env "${PORTS[@]}" "$BIN" serve --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 & PID=$!
-for _ in $(seq 100); do curl -sf localhost:3200/ready >/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do curl -sf localhost:$HTTP_PORT/ready >/dev/null && break; sleep 0.1; done
+kill -0 $PID 2>/dev/null || { echo "sextant serve did not start:" >&2; cat "$WORK/serve.log" >&2; exit 1; }
 
 if [ "$GEN" = python ]; then
   flags=(); [ -n "$RANDOM_IDS" ] && flags+=(--random-ids); [ "$PAYLOAD" != 0 ] && flags+=(--payload-bytes "$PAYLOAD")
   cpu0=$(awk '{print $14+$15}' "/proc/$PID/stat")
-  python3 "$SHARED/bench/otlp_load.py" --endpoint http://127.0.0.1:4318/v1/traces --duration "$DURATION" \
+  python3 "$SHARED/bench/otlp_load.py" --endpoint http://127.0.0.1:$OTLP_PORT/v1/traces --duration "$DURATION" \
     --concurrency 8 --spans-per-request 80 --procs 2 --json-out "$WORK/load.json" \
     --trace-ids-out "$WORK/ids.txt" "${flags[@]}" | tail -1
   cpu1=$(awk '{print $14+$15}' "/proc/$PID/stat")
@@ -44,7 +54,7 @@ else
   tflags=(); [ "$PAYLOAD" != 0 ] && tflags+=(--payload-bytes "$PAYLOAD")
   python3 "$REPO/benches/load_template.py" "$WORK/template.json" "${tflags[@]}"
   lflags=(); [ -n "$RANDOM_IDS" ] && lflags+=(--random-ids)
-  "$LOAD" --template "$WORK/template.json" --addr 127.0.0.1:4318 --seconds "$DURATION" \
+  "$LOAD" --template "$WORK/template.json" --addr 127.0.0.1:$OTLP_PORT --seconds "$DURATION" \
     --concurrency 8 --server-pid "$PID" --ids-out "$WORK/ids.txt" "${lflags[@]}"
 fi
 
@@ -55,7 +65,7 @@ peak_kb=$(awk '/VmHWM/{print $2}' "/proc/$PID/status")
 echo "peak RSS: $((peak_kb / 1024)) MiB"
 echo "idle CPU after load: $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN{printf "%.1f%%", 100*d/hz/5}') of one core"
 
-"$BIN" bench trace-by-id --ids "$WORK/ids.txt" --requests 2000 | sed 's/^/head+blocks: /'
+"$BIN" bench trace-by-id --endpoint "http://127.0.0.1:$HTTP_PORT" --ids "$WORK/ids.txt" --requests 2000 | sed 's/^/head+blocks: /'
 
 kill -TERM $PID; wait $PID || true
 spans=$(cat "$WORK"/data/tenants/*/blocks/*/meta.json | python3 -c 'import sys,json,re; print(sum(int(m) for m in re.findall(r"\"spans\": (\d+)", sys.stdin.read())))')
@@ -63,5 +73,5 @@ bytes=$(du -sb "$WORK"/data/tenants | cut -f1)
 echo "on disk after flush: $bytes bytes for $spans spans = $(python3 -c "print(round($bytes/$spans,1))") B/span"
 
 env "${PORTS[@]}" "$BIN" serve --data-dir "$WORK/data" >>"$WORK/serve.log" 2>&1 & PID=$!
-for _ in $(seq 100); do curl -sf localhost:3200/ready >/dev/null && break; sleep 0.1; done
-"$BIN" bench trace-by-id --ids "$WORK/ids.txt" --requests 2000 | sed 's/^/blocks only: /'
+for _ in $(seq 100); do curl -sf localhost:$HTTP_PORT/ready >/dev/null && break; sleep 0.1; done
+"$BIN" bench trace-by-id --endpoint "http://127.0.0.1:$HTTP_PORT" --ids "$WORK/ids.txt" --requests 2000 | sed 's/^/blocks only: /'

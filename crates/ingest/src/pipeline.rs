@@ -9,7 +9,7 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use sextant_genai::{ContentPolicy, ContentStats};
-use sextant_store::{SpanBatchBuilder, SpanEnricher, Store};
+use sextant_store::{SpanBatchBuilder, SpanEnricher, Store, WalBody};
 use tokio::sync::Semaphore;
 
 use crate::decode::{Format, decode_traces};
@@ -72,7 +72,7 @@ pub struct Ingestor {
 
 /// The result of one prepared export: what goes to the WAL, the batch, and what was dropped.
 struct Prepared {
-    wal_body: Bytes,
+    wal_body: WalBody,
     batch: arrow_array::RecordBatch,
     spans: usize,
     rejected: Rejections,
@@ -177,7 +177,7 @@ impl Ingestor {
             let batch = self.series.is_some().then(|| prepared.batch.clone());
             if let Err(e) = self
                 .store
-                .write(tenant, prepared.wal_body, prepared.batch)
+                .write_logged(tenant, prepared.wal_body, prepared.batch)
                 .await
             {
                 let e = IngestError::from(e);
@@ -212,12 +212,6 @@ fn prepare(
     let rejected = validate(&mut req);
     let spans = span_count(&req);
     let content = apply_content_policy(policy, &mut req);
-    // The client's own protobuf bytes go to the WAL unless validation or the content policy
-    // changed the request.
-    let wal_body = match original {
-        Some(body) if rejected.spans == 0 && !content.changed() => body,
-        _ => Bytes::from(req.encode_to_vec()),
-    };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
     builder
         .push_request(&req, enricher)
@@ -229,6 +223,13 @@ fn prepare(
         format: "otlp",
         reason: e.to_string(),
     })?;
+    // The client's own protobuf bytes go to the WAL unless validation or the content policy
+    // changed the request (or it came as JSON or gRPC); then the batch does, which costs a copy
+    // where re-encoding the protobuf costs a walk over every attribute.
+    let wal_body = match original {
+        Some(body) if rejected.spans == 0 && !content.changed() => WalBody::Otlp(body),
+        _ => WalBody::arrow(&batch).map_err(IngestError::from)?,
+    };
     Ok(Prepared {
         wal_body,
         batch,

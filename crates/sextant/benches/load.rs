@@ -397,8 +397,8 @@ fn report(
     );
     if let (Some(pid), Some((c0, c1))) = (args.server_pid, server_cpu) {
         println!(
-            "server CPU {:.3} ms/span ({:.0} % of the two cores); peak RSS {} MiB",
-            1000.0 * (c1 - c0) / s.ok_spans.max(1) as f64,
+            "server CPU {:.1} us/span ({:.0} % of the two cores); peak RSS {} MiB",
+            1e6 * (c1 - c0) / s.ok_spans.max(1) as f64,
             100.0 * (c1 - c0) / elapsed / 2.0,
             status_kib(pid, "VmHWM:").unwrap_or(0) / 1024
         );

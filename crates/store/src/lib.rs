@@ -35,6 +35,7 @@ pub mod summary;
 pub mod tenant;
 pub mod totals;
 pub mod wal;
+pub mod wal_body;
 mod writer;
 
 #[cfg(test)]
@@ -52,3 +53,4 @@ pub use store::Store;
 pub use summary::{TraceId, TraceSummary};
 pub use tenant::DEFAULT_TENANT;
 pub use totals::GenAiTotals;
+pub use wal_body::WalBody;

@@ -20,6 +20,8 @@ use crate::genai::SpanEnricher;
 use crate::metrics::StoreMetrics;
 use crate::schema::SpanBatchBuilder;
 use crate::tenant::{Snapshot, Tenant, validate_tenant};
+use crate::wal::RecordKind;
+use crate::wal_body::{self, WalBody};
 use crate::writer::{FlushJob, Msg, Write};
 use crate::{maintenance, wal, writer};
 
@@ -110,6 +112,17 @@ impl Store {
     /// Makes `body` (an encoded, validated `ExportTraceServiceRequest`) durable and queryable.
     /// `batch` must hold the same spans in columnar form. Resolves once fsynced.
     pub async fn write(&self, tenant: &str, body: bytes::Bytes, batch: RecordBatch) -> Result<()> {
+        self.write_logged(tenant, WalBody::Otlp(body), batch).await
+    }
+
+    /// Like [`Store::write`], with the WAL body chosen by the caller: the client's OTLP bytes if
+    /// `batch` holds exactly that request, else [`WalBody::arrow`] of the batch.
+    pub async fn write_logged(
+        &self,
+        tenant: &str,
+        body: WalBody,
+        batch: RecordBatch,
+    ) -> Result<()> {
         let tenant = self.shared.tenant(tenant)?;
         let unflushed = self.shared.unflushed_bytes.load(Ordering::Relaxed);
         if unflushed > self.shared.config.max_unflushed_bytes {
@@ -232,12 +245,12 @@ fn replay(shared: &Shared) -> Result<u64> {
     let dir = shared.wal_dir();
     let mut failed = Ok(());
     let mut last = 0;
-    let stats = wal::replay(&dir, |seq, tenant, body| {
+    let stats = wal::replay(&dir, |seq, tenant, kind, body| {
         last = seq;
         if failed.is_err() {
             return;
         }
-        failed = replay_record(shared, seq, tenant, body);
+        failed = replay_record(shared, seq, tenant, kind, body);
     })?;
     failed?;
     tracing::info!(
@@ -250,19 +263,32 @@ fn replay(shared: &Shared) -> Result<u64> {
     Ok(wal::segments(&dir)?.last().copied().unwrap_or(last) + 1)
 }
 
-fn replay_record(shared: &Shared, seq: u64, tenant: &str, body: &[u8]) -> Result<()> {
+fn replay_record(
+    shared: &Shared,
+    seq: u64,
+    tenant: &str,
+    kind: RecordKind,
+    body: &[u8],
+) -> Result<()> {
     let t = shared.tenant(tenant)?;
     if seq < t.wal_cut() {
         return Ok(());
     }
-    let req = ExportTraceServiceRequest::decode(body)?;
-    let mut b = SpanBatchBuilder::with_capacity(64);
-    b.push_request(&req, shared.enricher.as_ref())?;
-    let batch = Arc::new(b.finish()?);
-    shared
-        .unflushed_bytes
-        .fetch_add(batch.get_array_memory_size(), Ordering::Relaxed);
-    t.view.write().head.append(batch);
+    let batches = match kind {
+        RecordKind::Otlp => {
+            let req = ExportTraceServiceRequest::decode(body)?;
+            let mut b = SpanBatchBuilder::with_capacity(64);
+            b.push_request(&req, shared.enricher.as_ref())?;
+            vec![b.finish()?]
+        }
+        RecordKind::ArrowIpc => wal_body::read_arrow(body)?,
+    };
+    for batch in batches {
+        shared
+            .unflushed_bytes
+            .fetch_add(batch.get_array_memory_size(), Ordering::Relaxed);
+        t.view.write().head.append(Arc::new(batch));
+    }
     Ok(())
 }
 

@@ -462,6 +462,37 @@ fn genai_totals_count_model_calls_once_and_survive_flush_and_replay() {
 }
 
 #[test]
+fn arrow_wal_records_replay_the_batch_as_acknowledged() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let req = sample_request(3, 4, 11);
+    let mut b = SpanBatchBuilder::with_capacity(12);
+    b.push_request(&req, &TestEnricher).expect("push");
+    let batch = b.finish().expect("batch");
+    {
+        let store = Store::open(
+            config(dir.path()),
+            StoreMetrics::default(),
+            Arc::new(TestEnricher),
+        )
+        .expect("open");
+        let body = crate::WalBody::arrow(&batch).expect("encode");
+        block_on(store.write_logged("a", body, batch.clone())).expect("write");
+        // Dropped without flush: only the WAL has the data.
+    }
+    // Reopened with no enricher: the canonical columns come from the logged batch itself.
+    let store = Store::open(
+        config(dir.path()),
+        StoreMetrics::default(),
+        Arc::new(NoEnrichment),
+    )
+    .expect("reopen");
+    assert_eq!(span_count(&store, "a", 11, 2), 4);
+    let snap = store.snapshot("a");
+    let replayed: Vec<_> = snap.head.iter().map(|b| (**b).clone()).collect();
+    assert_eq!(replayed, vec![batch]);
+}
+
+#[test]
 fn canonical_columns_round_trip_through_blocks() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(

@@ -3,8 +3,14 @@
 //! ```text
 //! segment  = magic "SXWAL" 0 0 VERSION  record*
 //! record   = len:u32le  crc32(payload):u32le  payload
-//! payload  = tenant_len:u8  tenant  body            (body: an OTLP ExportTraceServiceRequest)
+//! payload  = tenant_len:u8  tenant  kind:u8  body     (version 2)
+//!          | tenant_len:u8  tenant  body              (version 1: every body is OTLP)
 //! ```
+//! `kind` says what the body holds ([`RecordKind`]): the client's own OTLP protobuf bytes, or,
+//! when ingest changed the request (content policy, rejected spans, JSON or gRPC input), the
+//! span batch it built, in Arrow IPC stream format — a copy of buffers, where re-encoding the
+//! protobuf would cost a tenth of the ingest CPU.
+//!
 //! A record whose length or checksum does not match (a write torn by a crash) ends its segment:
 //! replay cuts the file there and goes on with the next segment.
 
@@ -14,10 +20,31 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Result, StoreError};
 
-const MAGIC: [u8; 8] = *b"SXWAL\0\0\x01";
+const MAGIC: [u8; 8] = *b"SXWAL\0\0\x02";
+/// Segments written before record kinds existed: every body is an OTLP request.
+const MAGIC_V1: [u8; 8] = *b"SXWAL\0\0\x01";
 const HEADER: usize = 8;
 /// Refuses absurd lengths in a corrupt header instead of allocating them.
 const MAX_RECORD: usize = 1 << 30;
+
+/// What the body of a record holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// An OTLP `ExportTraceServiceRequest` in protobuf, as the client sent it.
+    Otlp = 0,
+    /// A span batch (the store's schema) in Arrow IPC stream format, as ingest built it.
+    ArrowIpc = 1,
+}
+
+impl RecordKind {
+    fn from_byte(b: u8) -> Option<Self> {
+        match b {
+            0 => Some(Self::Otlp),
+            1 => Some(Self::ArrowIpc),
+            _ => None,
+        }
+    }
+}
 
 /// Appends records to the newest segment.
 pub struct WalWriter {
@@ -54,17 +81,19 @@ impl WalWriter {
     }
 
     /// Buffers one record; nothing reaches the file before `commit`.
-    pub fn push(&mut self, tenant: &str, body: &[u8]) {
+    pub fn push(&mut self, tenant: &str, kind: RecordKind, body: &[u8]) {
         let tenant = &tenant.as_bytes()[..tenant.len().min(255)];
-        let len = 1 + tenant.len() + body.len();
+        let len = 1 + tenant.len() + 1 + body.len();
         let mut crc = crc32fast::Hasher::new();
         crc.update(&[tenant.len() as u8]);
         crc.update(tenant);
+        crc.update(&[kind as u8]);
         crc.update(body);
         self.buf.extend_from_slice(&(len as u32).to_le_bytes());
         self.buf.extend_from_slice(&crc.finalize().to_le_bytes());
         self.buf.push(tenant.len() as u8);
         self.buf.extend_from_slice(tenant);
+        self.buf.push(kind as u8);
         self.buf.extend_from_slice(body);
     }
 
@@ -125,9 +154,9 @@ pub struct ReplayStats {
     pub torn_tails: usize,
 }
 
-/// Calls `f(segment, tenant, body)` for every intact record, oldest first, and truncates each
-/// segment after its last intact record.
-pub fn replay(dir: &Path, mut f: impl FnMut(u64, &str, &[u8])) -> Result<ReplayStats> {
+/// Calls `f(segment, tenant, kind, body)` for every intact record, oldest first, and truncates
+/// each segment after its last intact record.
+pub fn replay(dir: &Path, mut f: impl FnMut(u64, &str, RecordKind, &[u8])) -> Result<ReplayStats> {
     let mut stats = ReplayStats::default();
     for seq in segments(dir)? {
         let path = segment_path(dir, seq);
@@ -135,10 +164,10 @@ pub fn replay(dir: &Path, mut f: impl FnMut(u64, &str, &[u8])) -> Result<ReplayS
         File::open(&path)
             .and_then(|mut file| file.read_to_end(&mut data))
             .map_err(StoreError::io(&path))?;
-        let good = replay_segment(&data, |tenant, body| {
+        let good = replay_segment(&data, |tenant, kind, body| {
             stats.records += 1;
             stats.bytes += body.len() as u64;
-            f(seq, tenant, body)
+            f(seq, tenant, kind, body)
         });
         stats.segments += 1;
         if good < data.len() {
@@ -152,10 +181,12 @@ pub fn replay(dir: &Path, mut f: impl FnMut(u64, &str, &[u8])) -> Result<ReplayS
 }
 
 /// Walks the records of one segment image; returns the length of its intact prefix.
-fn replay_segment(data: &[u8], mut f: impl FnMut(&str, &[u8])) -> usize {
-    if data.len() < HEADER || data[..HEADER] != MAGIC {
-        return 0;
-    }
+fn replay_segment(data: &[u8], mut f: impl FnMut(&str, RecordKind, &[u8])) -> usize {
+    let kinds = match data.get(..HEADER) {
+        Some(m) if m == MAGIC => true,
+        Some(m) if m == MAGIC_V1 => false,
+        _ => return 0,
+    };
     let mut pos = HEADER;
     while let Some(header) = data.get(pos..pos + 8) {
         let len = u32::from_le_bytes([header[0], header[1], header[2], header[3]]) as usize;
@@ -173,7 +204,16 @@ fn replay_segment(data: &[u8], mut f: impl FnMut(&str, &[u8])) -> usize {
         else {
             break;
         };
-        f(tenant, &payload[1 + tlen..]);
+        let rest = &payload[1 + tlen..];
+        let (kind, body) = match (kinds, rest.split_first()) {
+            (false, _) => (RecordKind::Otlp, rest),
+            (true, Some((k, body))) => match RecordKind::from_byte(*k) {
+                Some(kind) => (kind, body),
+                None => break,
+            },
+            (true, None) => break,
+        };
+        f(tenant, kind, body);
         pos += 8 + len;
     }
     pos
@@ -223,7 +263,7 @@ mod tests {
     fn write(dir: &Path, records: &[(String, Vec<u8>)]) -> PathBuf {
         let mut w = WalWriter::create(dir, 1).expect("create");
         for (t, b) in records {
-            w.push(t, b);
+            w.push(t, RecordKind::Otlp, b);
         }
         w.commit().expect("commit");
         segment_path(dir, 1)
@@ -231,7 +271,7 @@ mod tests {
 
     fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
         let mut out = Vec::new();
-        replay(dir, |_, t, b| out.push((t.to_owned(), b.to_vec()))).expect("replay");
+        replay(dir, |_, t, _, b| out.push((t.to_owned(), b.to_vec()))).expect("replay");
         out
     }
 
@@ -239,13 +279,63 @@ mod tests {
     fn rotate_and_remove() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut w = WalWriter::create(dir.path(), 1).expect("create");
-        w.push("a", b"one");
+        w.push("a", RecordKind::Otlp, b"one");
         assert_eq!(w.rotate().expect("rotate"), 2);
-        w.push("b", b"two");
+        w.push("b", RecordKind::ArrowIpc, b"two");
         w.commit().expect("commit");
         assert_eq!(read_all(dir.path()).len(), 2);
         assert_eq!(remove_below(dir.path(), 2).expect("remove"), 1);
         assert_eq!(read_all(dir.path()), vec![("b".into(), b"two".to_vec())]);
+    }
+
+    #[test]
+    fn kinds_survive_and_version_1_segments_still_replay() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut w = WalWriter::create(dir.path(), 1).expect("create");
+        w.push("a", RecordKind::Otlp, b"one");
+        w.push("a", RecordKind::ArrowIpc, b"two");
+        w.commit().expect("commit");
+        let mut kinds = Vec::new();
+        replay(dir.path(), |_, _, k, b| kinds.push((k, b.to_vec()))).expect("replay");
+        assert_eq!(
+            kinds,
+            vec![
+                (RecordKind::Otlp, b"one".to_vec()),
+                (RecordKind::ArrowIpc, b"two".to_vec())
+            ]
+        );
+        // A segment of the first format: no kind byte, every body is OTLP.
+        let mut v1 = MAGIC_V1.to_vec();
+        let payload = [&[1u8][..], b"t", b"old"].concat();
+        v1.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        v1.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        v1.extend_from_slice(&payload);
+        fs::write(segment_path(dir.path(), 2), &v1).expect("write v1");
+        let mut all = Vec::new();
+        replay(dir.path(), |s, t, k, b| {
+            all.push((s, t.to_owned(), k, b.to_vec()))
+        })
+        .expect("replay");
+        assert_eq!(all[2], (2, "t".into(), RecordKind::Otlp, b"old".to_vec()));
+    }
+
+    #[test]
+    fn unknown_kind_ends_the_segment() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = write(
+            dir.path(),
+            &[("a".into(), b"x".to_vec()), ("a".into(), b"y".to_vec())],
+        );
+        let mut data = fs::read(&path).expect("read");
+        // Second record: kind byte at header + first record + 8 (len, crc) + 2 (tenant).
+        let first = 8 + 1 + 1 + 1 + 1;
+        let at = HEADER + first + 8 + 2;
+        data[at] = 9;
+        let payload = data[HEADER + first + 8..].to_vec();
+        data[HEADER + first + 4..HEADER + first + 8]
+            .copy_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+        fs::write(&path, &data).expect("write");
+        assert_eq!(read_all(dir.path()), vec![("a".into(), b"x".to_vec())]);
     }
 
     proptest! {
@@ -271,7 +361,7 @@ mod tests {
             let mut end = HEADER;
             let mut expect = Vec::new();
             for (t, b) in &records {
-                end += 8 + 1 + t.len() + b.len();
+                end += 8 + 1 + t.len() + 1 + b.len();
                 if end <= at { expect.push((t.clone(), b.clone())); }
             }
             prop_assert_eq!(&got, &expect);

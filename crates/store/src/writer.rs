@@ -21,7 +21,7 @@ const GROUP_BYTES: usize = 16 << 20;
 
 pub(crate) struct Write {
     pub tenant: Arc<Tenant>,
-    pub body: bytes::Bytes,
+    pub body: crate::wal_body::WalBody,
     pub batch: Arc<RecordBatch>,
     pub ack: oneshot::Sender<Result<()>>,
 }
@@ -62,7 +62,7 @@ pub(crate) fn run(
             match msg {
                 Msg::Write(w) => {
                     bytes += w.body.len();
-                    wal.push(&w.tenant.name, &w.body);
+                    wal.push(&w.tenant.name, w.body.kind(), w.body.bytes());
                     group.push(w);
                 }
                 Msg::Cut(done) => {
