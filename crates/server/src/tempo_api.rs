@@ -3,6 +3,7 @@
 
 mod columnar;
 mod fallback;
+mod genai_exact;
 pub mod grpc;
 mod json;
 mod legacy;

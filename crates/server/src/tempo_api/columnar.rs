@@ -4,6 +4,10 @@
 //! those columns, without rebuilding a span: `{ } | rate() by (resource.service.name)` reads
 //! start times and service names, the latter as dictionary keys resolved to a series once per
 //! distinct value and batch.
+//!
+//! Filters and labels on the GenAI strings `genai_exact` knows also read the attributes blob,
+//! to vouch for each row that the column says what TraceQL would; at the first row it cannot
+//! vouch for, the fold is dropped and the caller evaluates spans instead.
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
@@ -18,6 +22,7 @@ use sextant_traceql::ast::{AttributeScope, FieldRef, Intrinsic, Root, SpansetExp
 use sextant_traceql::value::{kind_of_code, status_of_code};
 use sextant_traceql::{Engine, MetricsEvaluator, MetricsRequest, SeriesId, Value};
 
+use super::genai_exact::{self, RowCheck};
 use super::pushdown;
 use crate::error::ApiError;
 
@@ -53,6 +58,8 @@ struct Plan {
     labels: Vec<Label>,
     /// Whether spans contribute their duration (else only their count).
     duration: bool,
+    /// GenAI columns read by the filter or the labels, checked row by row.
+    checked: Vec<usize>,
 }
 
 impl Plan {
@@ -62,6 +69,9 @@ impl Plan {
         c.extend(self.groups.iter().flatten().map(|p| p.column));
         if self.duration {
             c.push(col::DURATION);
+        }
+        if !self.checked.is_empty() {
+            c.push(col::ATTRIBUTES);
         }
         c.sort_unstable();
         c.dedup();
@@ -90,10 +100,17 @@ fn plan(engine: &Engine, eval: &MetricsEvaluator<'_>) -> Option<Plan> {
         Some(_) => return None,
     };
     let labels: Vec<Label> = eval.by_fields().iter().map(label).collect::<Option<_>>()?;
+    let mut checked: Vec<usize> = (groups.iter().flatten().map(|p| p.column))
+        .chain(labels.iter().map(|l| l.column()))
+        .filter(|c| *c >= col::GENAI)
+        .collect();
+    checked.sort_unstable();
+    checked.dedup();
     (labels.len() <= MAX_LABELS).then_some(Plan {
         groups,
         labels,
         duration,
+        checked,
     })
 }
 
@@ -112,41 +129,62 @@ fn label(f: &FieldRef) -> Option<Label> {
         {
             Some(Label::Str(col::SERVICE))
         }
+        FieldRef::Attribute(a) if !a.parent && a.scope == AttributeScope::Span => {
+            genai_exact::column(&a.name).map(Label::Str)
+        }
         FieldRef::Attribute(_) => None,
     }
 }
 
 /// Folds the query into `eval` from columns when it qualifies; `None` when it does not (the
 /// caller then evaluates spans).
-pub fn try_fold(
+pub fn try_fold<'e>(
     store: &Store,
     tenant: &str,
-    engine: &Engine,
+    engine: &'e Engine,
     req: MetricsRequest,
-    eval: &mut MetricsEvaluator<'_>,
+    eval: &mut MetricsEvaluator<'e>,
 ) -> Result<Option<ScanStats>, ApiError> {
     let Some(plan) = plan(engine, eval) else {
         return Ok(None);
     };
     let (start, end) = (req.start_unix_nano, req.end_unix_nano);
     let columns = plan.columns();
+    let mut exact = true;
     let stats = store.scan_newest_first_dictionary(tenant, start, end, &columns, |src| {
         for batch in &src.batches {
-            fold_batch(batch, src.projection, &plan, eval);
+            if !fold_batch(batch, src.projection, &plan, eval) {
+                exact = false;
+                return ControlFlow::Break(());
+            }
         }
         ControlFlow::Continue(())
     })?;
+    if !exact {
+        let bad =
+            |e: sextant_traceql::EvalError| ApiError::BadRequest(format!("query failed: {e}"));
+        *eval = MetricsEvaluator::new(engine, req).map_err(bad)?;
+        return Ok(None);
+    }
     Ok(Some(stats))
 }
 
+/// Folds one batch; false when some row's GenAI columns may differ from what TraceQL sees
+/// (the fold is then incomplete and must be dropped).
 fn fold_batch(
     batch: &RecordBatch,
     idx: &ColumnIndex,
     plan: &Plan,
     eval: &mut MetricsEvaluator<'_>,
-) {
+) -> bool {
+    if !plan.checked.is_empty() {
+        let check = RowCheck::new(batch, idx, &plan.checked);
+        if !check.is_some_and(|c| (0..batch.num_rows()).all(|row| c.exact(row))) {
+            return false;
+        }
+    }
     let Some(starts) = idx.index(col::START) else {
-        return;
+        return true;
     };
     let starts = batch.column(starts).as_primitive::<UInt64Type>();
     let durations = (idx.index(col::DURATION).filter(|_| plan.duration))
@@ -172,6 +210,7 @@ fn fold_batch(
             durations.map(|d| Value::Duration(i64::try_from(d.value(row)).unwrap_or(i64::MAX)));
         eval.observe_value(id, starts.value(row), value.as_ref());
     }
+    true
 }
 
 /// The `by()` columns of one batch: a key per row that is equal exactly when the label values

@@ -17,6 +17,8 @@ use sextant_traceql::ast::{
     SpansetExpr, SpansetOp, Stage, Static, Status,
 };
 
+use super::genai_exact;
+
 /// Most alternative conjunctions a single filter expands to before giving up on it.
 const MAX_DNF: usize = 16;
 /// The store tests at most 64 groups per search.
@@ -147,8 +149,9 @@ fn dnf(e: &FieldExpr) -> Option<Vec<Vec<SpanPredicate>>> {
 
 /// The filter as alternatives of conjunctions that hold for exactly the spans the engine
 /// keeps (not a widening), or `None` when some comparison is not answered by a column the
-/// way the engine answers it: only span intrinsics and `resource.service.name =` a named
-/// service (the column says `unknown_service` where the engine sees nil).
+/// way the engine answers it: only span intrinsics, `resource.service.name =` a named
+/// service (the column says `unknown_service` where the engine sees nil), and `=` or `=~` on
+/// the GenAI strings of `genai_exact` — exact only on the rows its `RowCheck` vouches for.
 pub fn exact_dnf(e: &FieldExpr) -> Option<Vec<Vec<SpanPredicate>>> {
     let alts = match e {
         FieldExpr::Binary(BinaryOp::And, l, r) => {
@@ -183,9 +186,14 @@ fn exact_field(f: &FieldRef, op: BinaryOp, s: &Static) -> bool {
             intrinsic,
             Intrinsic::Name | Intrinsic::Duration | Intrinsic::Status | Intrinsic::Kind
         ),
+        FieldRef::Attribute(a) if a.parent => false,
+        FieldRef::Attribute(a) if a.scope == AttributeScope::Span => {
+            genai_exact::column(&a.name).is_some()
+                && matches!(op, BinaryOp::Eq | BinaryOp::Regex)
+                && matches!(s, Static::Str(_))
+        }
         FieldRef::Attribute(a) => {
-            !a.parent
-                && a.scope == AttributeScope::Resource
+            a.scope == AttributeScope::Resource
                 && a.name == "service.name"
                 && op == BinaryOp::Eq
                 && matches!(s, Static::Str(v) if v != "unknown_service")
@@ -365,10 +373,14 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert!(d.iter().all(|g| g.len() == 2));
         assert!(exact(r#"{ resource.service.name = "api" && name =~ "GET.*" }"#).is_some());
+        let d = exact(r#"{ span.gen_ai.operation.name = "chat" }"#).expect("checked per row");
+        assert_eq!(d[0][0].column, col::GENAI + off::OPERATION);
         for q in [
             r#"{ resource.service.name != "api" }"#,
             r#"{ resource.service.name = "unknown_service" }"#,
-            r#"{ span.gen_ai.request.model = "gpt-4o" }"#,
+            r#"{ span.gen_ai.request.model != "gpt-4o" }"#,
+            r#"{ span.gen_ai.provider.name = "openai" }"#,
+            r#"{ .gen_ai.request.model = "gpt-4o" }"#,
             r#"{ statusMessage = "" }"#,
             "{ !(status = error) }",
             "{ .a = 1 || status = error }",
