@@ -108,6 +108,18 @@ pub fn span_metrics_metadata() -> Vec<(String, MetricMeta)> {
             "GenAI calls by provider, model, operation, agent, tool and status.",
             "",
         ),
+        (
+            "sextant_traces_total",
+            "counter",
+            "Traces (requests), counted by their root span, by service and root span status.",
+            "",
+        ),
+        (
+            "sextant_trace_duration_seconds",
+            "histogram",
+            "Durations of root spans (whole requests).",
+            "seconds",
+        ),
     ]
     .into_iter()
     .map(|(name, kind, help, unit)| (name.to_owned(), MetricMeta::new(kind, help, unit)))

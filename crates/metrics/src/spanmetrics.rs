@@ -5,9 +5,9 @@
 
 use std::collections::HashMap;
 
-use arrow_array::RecordBatch;
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, UInt64Type};
+use arrow_array::{Array, RecordBatch};
 use parking_lot::Mutex;
 use sextant_promql::Labels;
 use sextant_store::genai::{GenAiColumns, off};
@@ -35,6 +35,8 @@ pub const TTFT_BUCKETS: [f64; 16] = [
 ];
 
 const RED_LABELS: &[&str] = &["service", "span_name", "span_kind", "status_code"];
+const TRACE_LABELS: &[&str] = &["service", "status_code"];
+const TRACE_DURATION_LABELS: &[&str] = &["service"];
 const GENAI_LABELS: &[&str] = &[
     "service",
     "gen_ai_provider_name",
@@ -89,6 +91,8 @@ struct TenantFamilies {
     ttft: Family,
     cost: Family,
     genai_calls: Family,
+    traces: Family,
+    trace_duration: Family,
 }
 
 impl TenantFamilies {
@@ -121,10 +125,16 @@ impl TenantFamilies {
                 Shape::Counter,
             ),
             genai_calls: Family::new("sextant_gen_ai_calls_total", CALL_LABELS, Shape::Counter),
+            traces: Family::new("sextant_traces_total", TRACE_LABELS, Shape::Counter),
+            trace_duration: Family::new(
+                "sextant_trace_duration_seconds",
+                TRACE_DURATION_LABELS,
+                Shape::Histogram(&LATENCY_BUCKETS),
+            ),
         }
     }
 
-    fn all(&self) -> [&Family; 7] {
+    fn all(&self) -> [&Family; 9] {
         [
             &self.calls,
             &self.latency,
@@ -133,6 +143,8 @@ impl TenantFamilies {
             &self.ttft,
             &self.cost,
             &self.genai_calls,
+            &self.traces,
+            &self.trace_duration,
         ]
     }
 }
@@ -217,15 +229,22 @@ impl SpanMetrics {
     }
 
     fn observe_red(&self, f: &mut TenantFamilies, c: &SpanCols<'_>, row: usize) {
+        let service = c.service.value(row);
+        let status = status_code_name(c.status.value(row));
         let values = [
-            c.service.value(row),
+            service,
             c.name.value(row),
             span_kind_name(c.kind.value(row)),
-            status_code_name(c.status.value(row)),
+            status,
         ];
         f.calls.observe(&values, 1.0, self.limits);
         let secs = c.duration.value(row) as f64 / 1e9;
         f.latency.observe(&values, secs, self.limits);
+        if c.parent.is_null(row) {
+            // A root span stands for its whole trace: one request.
+            f.traces.observe(&[service, status], 1.0, self.limits);
+            f.trace_duration.observe(&[service], secs, self.limits);
+        }
     }
 
     fn observe_genai(
@@ -313,6 +332,7 @@ struct SpanCols<'b> {
     kind: &'b arrow_array::Int32Array,
     status: &'b arrow_array::Int32Array,
     duration: &'b arrow_array::UInt64Array,
+    parent: &'b arrow_array::ArrayRef,
 }
 
 impl<'b> SpanCols<'b> {
@@ -330,6 +350,7 @@ impl<'b> SpanCols<'b> {
             duration: batch
                 .column(col::DURATION)
                 .as_primitive_opt::<UInt64Type>()?,
+            parent: batch.column(col::PARENT_SPAN_ID),
         })
     }
 }

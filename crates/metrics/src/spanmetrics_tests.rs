@@ -128,6 +128,12 @@ fn batch(seed: u64, n: usize) -> RecordBatch {
             spans.push(Span {
                 trace_id: vec![1; 16],
                 span_id: (i as u64 + 1).to_be_bytes().to_vec(),
+                // Every fourth span is a root (no parent).
+                parent_span_id: if i % 4 == 0 {
+                    Vec::new()
+                } else {
+                    1u64.to_be_bytes().to_vec()
+                },
                 name: ["GET /", "POST /chat", "tool"][next(3) as usize].to_owned(),
                 kind: next(6) as i32,
                 start_time_unix_nano: start,
@@ -277,6 +283,69 @@ fn counts_equal_those_computed_from_the_batches() {
         assert_eq!(l.get("otel_metric_overflow"), None);
     }
     assert!(snap.iter().all(|s| s.0 == "t" && s.2 == 42));
+}
+
+#[test]
+fn traces_are_counted_by_their_root_spans() {
+    let m = SpanMetrics::default();
+    let batches = [batch(4, 300), batch(5, 101)];
+    for b in &batches {
+        m.observe_batch("t", b);
+    }
+    let snap = m.snapshot(7);
+    // Computed from the batches directly: root spans by (service, status), durations by service.
+    let mut traces: BTreeMap<(String, String), f64> = BTreeMap::new();
+    let mut secs: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for b in &batches {
+        let c = SpanCols::of(b).expect("span batch");
+        for r in (0..b.num_rows()).filter(|r| c.parent.is_null(*r)) {
+            let svc = c.service.value(r).to_owned();
+            let status = status_code_name(c.status.value(r)).to_owned();
+            *traces.entry((svc.clone(), status)).or_default() += 1.0;
+            secs.entry(svc)
+                .or_default()
+                .push(c.duration.value(r) as f64 / 1e9);
+        }
+    }
+    let roots: f64 = traces.values().sum();
+    assert_eq!(
+        roots,
+        (75 + 26) as f64 * 2.0,
+        "every fourth span of two services"
+    );
+    assert!(traces.keys().any(|(_, s)| s == "STATUS_CODE_ERROR"));
+    for ((svc, status), n) in &traces {
+        let got = value_of(
+            &snap,
+            &[
+                ("__name__", "sextant_traces_total"),
+                ("service", svc),
+                ("status_code", status),
+            ],
+        );
+        assert_eq!(got, *n, "{svc} {status}");
+    }
+    for (svc, d) in &secs {
+        let metric = |name: &'static str, le: &str| {
+            let mut want = vec![("__name__", name), ("service", svc.as_str())];
+            if !le.is_empty() {
+                want.push(("le", le));
+            }
+            value_of(&snap, &want)
+        };
+        assert_eq!(
+            metric("sextant_trace_duration_seconds_count", ""),
+            d.len() as f64
+        );
+        let sum: f64 = d.iter().sum();
+        let got = metric("sextant_trace_duration_seconds_sum", "");
+        assert!((got - sum).abs() < 1e-6, "{svc}: {got} vs {sum}");
+        let under = d.iter().filter(|s| **s <= 1.024).count();
+        assert_eq!(
+            metric("sextant_trace_duration_seconds_bucket", "1.024"),
+            under as f64
+        );
+    }
 }
 
 #[test]
