@@ -22,26 +22,39 @@ const attr = (span, key) => {
   return v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue ?? v.arrayValue));
 };
 const spansOf = (trace) => trace.batches.flatMap((b) => b.scopeSpans.flatMap((s) => s.spans));
+/** The spans without a parent, with their service (`service.name` of their resource). */
+const rootSpans = (trace) =>
+  trace.batches.flatMap((b) => {
+    const service = b.resource?.attributes?.find((a) => a.key === "service.name")?.value?.stringValue ?? "";
+    return b.scopeSpans.flatMap((s) => s.spans.filter((span) => !span.parentSpanId).map((span) => ({ service, span })));
+  });
 
 async function shot(name) {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
-// Span-metrics duration buckets of GenAI operations (crates/metrics DURATION_BUCKETS), seconds.
-const DURATION_BUCKETS = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, Infinity];
+// Span-metrics buckets of root-span (request) durations (crates/metrics LATENCY_BUCKETS), seconds.
+const LATENCY_BUCKETS = [0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384, Infinity];
 
 /** The Overview's figures computed from every stored span (Tempo's trace API and the trace
  * summaries), independently of the span metrics the Overview reads. */
 async function storedSpanFigures() {
-  const out = { runs: [], failedRuns: 0, tokens: 0, cost: 0, costByModel: new Map() };
+  // Requests are traces: their root spans (no parent), by duration, failures and service.
+  const out = { requests: [], failed: 0, byService: new Map(), tokens: 0, cost: 0, costByModel: new Map() };
   for (const row of await listing()) {
     out.tokens += row.totalTokens;
-    const spans = spansOf(await getJson(`${server.api}/api/traces/${row.traceId}`));
+    const trace = await getJson(`${server.api}/api/traces/${row.traceId}`);
+    const spans = spansOf(trace);
     const byId = new Map(spans.map((s) => [b64hex(s.spanId), s]));
-    for (const s of spans.filter((s) => attr(s, "gen_ai.operation.name") === "invoke_agent")) {
-      out.runs.push(Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9);
+    for (const { service, span: s } of rootSpans(trace)) {
+      out.requests.push(Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano)) / 1e9);
       const code = s.status?.code;
-      if (code === 2 || code === "STATUS_CODE_ERROR" || attr(s, "error.type") !== undefined) out.failedRuns += 1;
+      const failed = code === 2 || code === "STATUS_CODE_ERROR";
+      if (failed) out.failed += 1;
+      const svc = out.byService.get(service) ?? { requests: 0, failed: 0 };
+      svc.requests += 1;
+      svc.failed += failed ? 1 : 0;
+      out.byService.set(service, svc);
     }
     const summary = await getJson(`${server.api}/sextant/api/v1/traces/${row.traceId}/summary`);
     for (const c of summary.spans.filter((c) => c.llmCall && c.costUsd !== null)) {
@@ -286,21 +299,27 @@ describe("sextant ui", () => {
     const truth = await storedSpanFigures();
 
     // The API (span metrics) agrees with the stored spans ...
-    assert.equal(api.requests.total, truth.runs.length);
-    assert.equal(api.requests.failed, truth.failedRuns);
+    assert.ok(truth.requests.length > 0 && truth.failed > 0, "the demo has requests and failures");
+    assert.equal(api.requests.total, truth.requests.length);
+    assert.equal(api.requests.failed, truth.failed);
+    const apiServices = api.services.filter((s) => s.requests > 0);
+    assert.deepEqual(
+      new Map(apiServices.map((s) => [s.service, { requests: s.requests, failed: s.failed }])),
+      truth.byService,
+    );
     assert.equal(api.totalTokens, truth.tokens);
     assert.ok(Math.abs(api.costTodayUsd - truth.cost) < 1e-9, `${api.costTodayUsd} vs ${truth.cost}`);
     const priced = api.models.filter((m) => m.costUsd !== null);
     assert.deepEqual(priced.map((m) => m.model).sort(), [...truth.costByModel.keys()].sort());
     for (const m of priced) assert.ok(Math.abs(m.costUsd - truth.costByModel.get(m.model)) < 1e-9, m.model);
     // ... and its p95, interpolated inside a histogram bucket, is in the bucket of the exact p95.
-    const sorted = truth.runs.sort((a, b) => a - b);
+    const sorted = truth.requests.sort((a, b) => a - b);
     const exact = sorted[Math.ceil(0.95 * sorted.length) - 1];
-    const bucket = (v) => DURATION_BUCKETS.findIndex((le) => v <= le + 1e-12);
+    const bucket = (v) => LATENCY_BUCKETS.findIndex((le) => v <= le + 1e-12);
     assert.equal(bucket(api.requests.p95Seconds), bucket(exact), `${api.requests.p95Seconds} vs exact ${exact}`);
 
     // ... and the page shows what the API says.
-    assert.ok((await page.getByTestId("ov-errors").textContent()).includes(`${fmtInt(truth.failedRuns)} of ${fmtInt(truth.runs.length)} runs`));
+    assert.ok((await page.getByTestId("ov-errors").textContent()).includes(`${fmtInt(truth.failed)} of ${fmtInt(truth.requests.length)} requests`));
     const p95 = api.requests.p95Seconds * 1000;
     const shown = await page.getByTestId("ov-p95").textContent();
     assert.ok(shown.includes(p95 < 1000 ? `${p95.toFixed(0)} ms` : `${(p95 / 1000).toFixed(2)} s`), shown);

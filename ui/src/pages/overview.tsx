@@ -1,7 +1,8 @@
 // Overview: request rate, error rate, p95 latency, tokens per hour, cost today, per-service
 // health and cost by model, for a time range, refreshed every 30 seconds. Everything comes from
 // one call to the overview API (span metrics), so the page is as fast with 10 M spans stored as
-// with ten. Requests are agent runs (`invoke_agent` spans).
+// with ten. Requests are traces, counted by their root span; a failed request's root span has
+// status error.
 import { fmtCost, fmtDurationMs, fmtInt, parseRange, nowSecs } from "../lib/format";
 import { useAsync } from "../lib/hooks";
 import { setQuery, useLocation } from "../lib/router";
@@ -60,7 +61,7 @@ export function OverviewPage() {
       <h1>Overview</h1>
       <div class="filters">
         <RangePicker secs={range} onChange={(r) => setQuery({ range: r })} />
-        <span class="note muted">Refreshes every 30 s. Requests are agent runs; figures come from the span metrics.</span>
+        <span class="note muted">Refreshes every 30 s. Requests are traces (root spans); figures come from the span metrics.</span>
       </div>
       {ov.error ? (
         <ErrorNote error={ov.error} what="Overview" />
@@ -71,8 +72,8 @@ export function OverviewPage() {
       ) : (
         <>
           <div class="stats" data-testid="overview-stats">
-            <Stat label="Requests / min" value={(o.requests.total / Math.max((body.end - body.start) / 60, 1 / 60)).toFixed(2)} testid="ov-rate" hint={`${fmtInt(o.requests.total)} agent runs`} />
-            <Stat label="Error rate" value={percent(o.requests.failed, o.requests.total)} testid="ov-errors" hint={`${fmtInt(o.requests.failed)} of ${fmtInt(o.requests.total)} runs`} />
+            <Stat label="Requests / min" value={(o.requests.total / Math.max((body.end - body.start) / 60, 1 / 60)).toFixed(2)} testid="ov-rate" hint={`${fmtInt(o.requests.total)} traces`} />
+            <Stat label="Error rate" value={percent(o.requests.failed, o.requests.total)} testid="ov-errors" hint={`${fmtInt(o.requests.failed)} of ${fmtInt(o.requests.total)} requests`} />
             <Stat label="p95 latency" value={fmtDurationMs(secsToMs(o.requests.p95Seconds))} testid="ov-p95" />
             <Stat label="Tokens / hour" value={fmtInt((o.totalTokens / Math.max(body.end - body.start, 1)) * 3600)} testid="ov-tokens" />
             <Stat label="Cost today" value={fmtCost(o.costTodayUsd)} testid="ov-cost-today" hint={o.models.some((m) => m.costUsd === null) ? "some models are unpriced" : undefined} />

@@ -1,6 +1,7 @@
 //! `GET /sextant/api/v1/overview?start=&end=&step=&today=`: the Overview dashboard's figures
-//! (agent runs, failures, p95 duration, tokens, cost in the range and today, per service and
-//! per model, runs over time) from the span metrics, which ingest keeps as cumulative series.
+//! (requests = traces counted by their root span, failures, p95 duration, tokens, cost in the
+//! range and today, per service and per model, requests over time) from the span metrics,
+//! which ingest keeps as cumulative series.
 //! Unlike a scan of the stored spans, it costs the same at any number of spans.
 //!
 //! The series store holds the span metrics as of their last flush (every 15 s); when the range
@@ -153,14 +154,14 @@ fn select(
         Vec::new()
     };
     let live_at = now.min(w.end);
-    let [runs, durations, tokens, cost, spans] = report::selections()?;
+    let [traces, durations, tokens, cost, spans] = report::selections()?;
     let read = |m: &[Matcher]| -> Result<Vec<Series>, sextant_promql::Error> {
         let mut series = source.select(m, from, w.end)?;
         add_live(&mut series, m, &live, live_at);
         Ok(series)
     };
     Ok(Selected {
-        runs: read(&runs)?,
+        traces: read(&traces)?,
         durations: read(&durations)?,
         tokens: read(&tokens)?,
         cost: read(&cost)?,

@@ -1,5 +1,6 @@
-//! The Overview's figures from span-metric series: agent runs (requests), failures and p95
-//! duration, tokens and cost, per service and per model, and requests over time. The series
+//! The Overview's figures from span-metric series: requests (traces, counted by their root
+//! span), failed requests (root span status error) and their p95 duration, tokens and cost, per
+//! service and per model, and requests over time. The series
 //! are cumulative counters and histograms; every figure is the exact gain in the window
 //! ([`super::counters`]), so reading them costs the same at any number of stored spans.
 
@@ -10,10 +11,12 @@ use sextant_promql::{MatchOp, Matcher, Series};
 
 use super::counters::{gain, gains, quantile};
 
-/// GenAI operations, with an `error` label: agent runs are the `invoke_agent` ones.
-pub(super) const CALLS: &str = "sextant_gen_ai_calls_total";
-/// Duration histogram of GenAI operations (its `_bucket` series).
-pub(super) const DURATION: &str = "gen_ai_client_operation_duration_seconds_bucket";
+/// Traces (requests) by the service and status of their root span.
+pub(super) const TRACES: &str = "sextant_traces_total";
+/// Duration histogram of root spans (its `_bucket` series).
+pub(super) const DURATION: &str = "sextant_trace_duration_seconds_bucket";
+/// The `status_code` of a failed request's root span.
+const ERROR: &str = "STATUS_CODE_ERROR";
 /// Token sums of model calls by `gen_ai_token_type`.
 pub(super) const TOKENS: &str = "gen_ai_client_token_usage_sum";
 /// Cost of priced model calls.
@@ -24,10 +27,9 @@ pub(super) const SPANS: &str = "traces_spanmetrics_calls_total";
 /// The matchers of each series set the Overview reads, in the order of [`Selected`].
 pub(super) fn selections() -> sextant_promql::Result<[Vec<Matcher>; 5]> {
     let name = |n: &str| Matcher::new("__name__", MatchOp::Equal, n);
-    let runs = || Matcher::new("gen_ai_operation_name", MatchOp::Equal, "invoke_agent");
     Ok([
-        vec![name(CALLS)?, runs()?],
-        vec![name(DURATION)?, runs()?],
+        vec![name(TRACES)?],
+        vec![name(DURATION)?],
         vec![
             name(TOKENS)?,
             Matcher::new("gen_ai_token_type", MatchOp::Regex, "input|output")?,
@@ -40,7 +42,7 @@ pub(super) fn selections() -> sextant_promql::Result<[Vec<Matcher>; 5]> {
 /// The series read, one set per [`selections`] entry.
 #[derive(Debug, Default)]
 pub(super) struct Selected {
-    pub runs: Vec<Series>,
+    pub traces: Vec<Series>,
     pub durations: Vec<Series>,
     pub tokens: Vec<Series>,
     pub cost: Vec<Series>,
@@ -120,13 +122,13 @@ fn label<'a>(s: &'a Series, name: &str) -> &'a str {
 pub(super) fn build(sel: &Selected, w: Window) -> Overview {
     let mut services: BTreeMap<String, Service> = BTreeMap::new();
     let mut out = Overview {
-        series: requests_over_time(&sel.runs, w),
+        series: requests_over_time(&sel.traces, w),
         ..Default::default()
     };
-    for s in &sel.runs {
+    for s in &sel.traces {
         let (n, failed) = (
             gain(&s.samples, w.start, w.end),
-            label(s, "error") == "true",
+            label(s, "status_code") == ERROR,
         );
         let svc = service(&mut services, label(s, "service"));
         svc.requests += n;
@@ -140,7 +142,7 @@ pub(super) fn build(sel: &Selected, w: Window) -> Overview {
         let n = gain(&s.samples, w.start, w.end);
         let svc = service(&mut services, label(s, "service"));
         svc.spans += n;
-        if label(s, "status_code") == "STATUS_CODE_ERROR" {
+        if label(s, "status_code") == ERROR {
             svc.failed_spans += n;
         }
     }
@@ -172,7 +174,7 @@ fn service<'a>(services: &'a mut BTreeMap<String, Service>, name: &str) -> &'a m
     })
 }
 
-/// p95 of the agent runs' durations, overall and per service.
+/// p95 of the requests' (root spans') durations, overall and per service.
 fn p95s(durations: &[Series], w: Window) -> (Option<f64>, Vec<(String, Option<f64>)>) {
     let mut all: HashMap<u64, (f64, f64)> = HashMap::new();
     let mut per: HashMap<&str, HashMap<u64, (f64, f64)>> = HashMap::new();
@@ -226,9 +228,9 @@ fn models(sel: &Selected, w: Window) -> Vec<Model> {
     out
 }
 
-/// Agent runs and failed runs per `w.step` bucket, each gain in the bucket of the sample that
+/// Requests and failed requests per `w.step` bucket, each gain in the bucket of the sample that
 /// shows it.
-fn requests_over_time(runs: &[Series], w: Window) -> Vec<Point> {
+fn requests_over_time(traces: &[Series], w: Window) -> Vec<Point> {
     let step = w.step.max(1);
     let buckets = ((w.end - w.start + step - 1) / step).clamp(1, 11_000) as usize;
     let mut points: Vec<Point> = (0..buckets)
@@ -237,8 +239,8 @@ fn requests_over_time(runs: &[Series], w: Window) -> Vec<Point> {
             ..Default::default()
         })
         .collect();
-    for s in runs {
-        let failed = label(s, "error") == "true";
+    for s in traces {
+        let failed = label(s, "status_code") == ERROR;
         gains(&s.samples, w.start, w.end, |t, d| {
             let i = (((t - w.start - 1) / step) as usize).min(buckets - 1);
             points[i].requests += d;
@@ -269,9 +271,13 @@ mod tests {
         today: 0,
     };
 
-    fn runs(service: &str, error: &str, samples: &[(i64, f64)]) -> Series {
+    fn traces(service: &str, status: &str, samples: &[(i64, f64)]) -> Series {
         series(
-            &[("__name__", CALLS), ("service", service), ("error", error)],
+            &[
+                ("__name__", TRACES),
+                ("service", service),
+                ("status_code", status),
+            ],
             samples,
         )
     }
@@ -279,10 +285,14 @@ mod tests {
     #[test]
     fn requests_failures_and_their_chart_are_exact_gains() {
         let sel = Selected {
-            runs: vec![
-                runs("a", "false", &[(0, 10.0), (15_000, 14.0), (45_000, 20.0)]),
-                runs("a", "true", &[(45_000, 2.0)]),
-                runs("b", "false", &[(61_000, 3.0), (75_000, 9.0)]),
+            traces: vec![
+                traces(
+                    "a",
+                    "STATUS_CODE_UNSET",
+                    &[(0, 10.0), (15_000, 14.0), (45_000, 20.0)],
+                ),
+                traces("a", ERROR, &[(45_000, 2.0)]),
+                traces("b", "STATUS_CODE_OK", &[(61_000, 3.0), (75_000, 9.0)]),
             ],
             ..Default::default()
         };
@@ -307,7 +317,7 @@ mod tests {
                 &[(0, before), (30_000, after)],
             )
         };
-        // Before the window: 100 slow runs; inside it: 20 runs, all at most 1 s.
+        // Before the window: 100 slow requests; inside it: 20, all at most 1 s.
         let sel = Selected {
             durations: vec![
                 bucket("1", 0.0, 20.0),
