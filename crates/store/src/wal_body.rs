@@ -21,6 +21,13 @@ use crate::error::{Result, StoreError};
 use crate::schema::{col, span_schema};
 use crate::wal::RecordKind;
 
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Largest encoding buffer a thread keeps between records.
+const SCRATCH_KEEP: usize = 4 << 20;
+
 /// The body of one WAL record.
 #[derive(Debug, Clone)]
 pub enum WalBody {
@@ -34,12 +41,21 @@ impl WalBody {
     /// Encodes `batch` (Arrow IPC: its schema, then its buffers copied as they are).
     pub fn arrow(batch: &RecordBatch) -> Result<Self> {
         let logged = compact_for_wal(batch)?;
-        let mut out = Vec::with_capacity(batch.get_array_memory_size());
-        let mut w = StreamWriter::try_new(&mut out, &logged.schema())?;
-        w.write(&logged)?;
-        w.finish()?;
-        drop(w);
-        Ok(Self::Arrow(out.into()))
+        // Encoded into a per-thread buffer, then copied out at its exact size: the body waits
+        // for the group commit, and an allocation sized by guess would hold up to twice its
+        // bytes for that time.
+        SCRATCH.with_borrow_mut(|out| {
+            out.clear();
+            let mut w = StreamWriter::try_new(&mut *out, &logged.schema())?;
+            w.write(&logged)?;
+            w.finish()?;
+            drop(w);
+            let body = Bytes::copy_from_slice(out);
+            if out.capacity() > SCRATCH_KEEP {
+                *out = Vec::new();
+            }
+            Ok(Self::Arrow(body))
+        })
     }
 
     pub fn kind(&self) -> RecordKind {
