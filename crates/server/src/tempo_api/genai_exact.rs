@@ -57,7 +57,7 @@ struct Role {
     own: u8,
     /// Any key the normalizer reads for the field.
     source: u8,
-    /// A key of a scope-bound name rule (or the content policy's dropped-keys list).
+    /// A key of a scope-bound name rule, sent or listed as dropped by the content policy.
     scoped: u8,
 }
 
@@ -79,10 +79,12 @@ static ROLES: LazyLock<HashMap<&'static [u8], Role>> = LazyLock::new(|| {
                 role.scoped |= bit;
             }
         }
-        m.entry(DROPPED_KEYS_ATTR.as_bytes()).or_default().scoped |= bit;
     }
     m
 });
+
+/// Every checked field's bit.
+const ALL: u8 = (1 << FIELDS.len()) - 1;
 
 /// Checks the rows of one batch for a set of fields.
 pub struct RowCheck<'a> {
@@ -165,11 +167,16 @@ impl<'b> Facts<'b> {
     /// Reads the attributes blob (an OTLP `Span` with only attributes); `None` if malformed.
     fn of(blob: &'b [u8]) -> Option<Self> {
         let mut facts = Facts::default();
-        for (key, value) in wire::attributes(blob) {
-            let (key, value) = (key?, value);
+        for (key, raw) in wire::attributes(blob) {
+            let key = key?;
+            if key == DROPPED_KEYS_ATTR.as_bytes() {
+                facts.scoped |= dropped_scoped(raw);
+                continue;
+            }
             let Some(role) = ROLES.get(key) else {
                 continue;
             };
+            let value = raw.and_then(wire::string);
             facts.source |= role.source;
             facts.scoped |= role.scoped;
             for (i, own) in facts.own.iter_mut().enumerate() {
@@ -183,7 +190,25 @@ impl<'b> Facts<'b> {
         }
         Some(facts)
     }
+}
 
+/// Bits of the fields a scope-bound name rule may fill at ingest because the content policy
+/// dropped its key (openlit's `function.args`); all of them when the list is unreadable.
+fn dropped_scoped(raw: Option<&[u8]>) -> u8 {
+    let Some(listed) = raw.and_then(wire::strings) else {
+        return ALL;
+    };
+    let mut bits = 0;
+    for key in listed {
+        match key {
+            Some(k) => bits |= ROLES.get(k).map_or(0, |r| r.scoped),
+            None => return ALL,
+        }
+    }
+    bits
+}
+
+impl Facts<'_> {
     fn exact(&self, i: usize, column: Option<&str>) -> bool {
         let bit = 1 << i;
         match self.own[i] {
@@ -204,6 +229,8 @@ mod wire {
     const KV_KEY: u64 = 1;
     const KV_VALUE: u64 = 2;
     const ANY_STRING: u64 = 1;
+    const ANY_ARRAY: u64 = 5;
+    const ARRAY_VALUES: u64 = 1;
 
     /// One length-delimited field or scalar of a message: `(field number, bytes if LEN)`.
     fn fields(mut buf: &[u8]) -> impl Iterator<Item = Option<(u64, Option<&[u8]>)>> {
@@ -239,8 +266,8 @@ mod wire {
         Some((tag >> 3, None))
     }
 
-    /// `(key, string value)` per attribute; a key of `None` when the blob is malformed. The
-    /// value is `None` when it is not a string.
+    /// `(key, value)` per attribute, the value as its encoded `AnyValue`; a key of `None` when
+    /// the blob is malformed.
     pub(super) fn attributes(blob: &[u8]) -> impl Iterator<Item = (Option<&[u8]>, Option<&[u8]>)> {
         fields(blob).filter_map(|f| match f {
             None => Some((None, None)),
@@ -255,14 +282,31 @@ mod wire {
             match f {
                 None => return (None, None),
                 Some((KV_KEY, Some(k))) => key = Some(k),
-                Some((KV_VALUE, Some(v))) => value = string(v),
+                Some((KV_VALUE, Some(v))) => value = Some(v),
                 Some(_) => {}
             }
         }
         (key, value)
     }
 
-    fn string(any: &[u8]) -> Option<&[u8]> {
+    /// The elements of an `AnyValue` holding an array, each `None` unless it is a string;
+    /// `None` when the value is not an array (or is malformed).
+    pub(super) fn strings(any: &[u8]) -> Option<impl Iterator<Item = Option<&[u8]>>> {
+        let mut array = None;
+        for f in fields(any) {
+            match f? {
+                (ANY_ARRAY, Some(v)) => array = Some(v),
+                _ => return None,
+            }
+        }
+        Some(fields(array?).map(|f| match f? {
+            (ARRAY_VALUES, Some(v)) => string(v),
+            _ => None,
+        }))
+    }
+
+    /// The string an encoded `AnyValue` holds, if it holds one.
+    pub(super) fn string(any: &[u8]) -> Option<&[u8]> {
         let mut s = None;
         for f in fields(any) {
             match f? {

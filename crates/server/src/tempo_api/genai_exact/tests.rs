@@ -85,8 +85,35 @@ fn absent_key_trusts_the_column_unless_ingest_and_fallback_can_differ() {
     let openlit = vec![kv("function.args", s("{}"))];
     assert!(!exact(TOOL, openlit.clone(), Some("lookup")));
     assert!(!exact(OP, openlit, Some("execute_tool")));
-    let dropped = vec![kv(DROPPED_KEYS_ATTR, s("x"))];
-    assert!(!exact(TOOL, dropped, None));
+    // The content policy's list of dropped keys: only a dropped scope-bound key matters.
+    let dropped = |keys: &[&str]| {
+        let values = keys
+            .iter()
+            .map(|k| AnyValue { value: Some(s(k)) })
+            .collect();
+        let list = V::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue { values });
+        vec![kv(DROPPED_KEYS_ATTR, list)]
+    };
+    assert!(!exact(
+        TOOL,
+        dropped(&["input.value", "function.args"]),
+        None
+    ));
+    assert!(!exact(
+        OP,
+        dropped(&["function.args"]),
+        Some("execute_tool")
+    ));
+    assert!(exact(TOOL, dropped(&["input.value", "output.value"]), None));
+    assert!(exact(OP, dropped(&["gen_ai.prompt.*"]), Some("chat")));
+    // A list that is not one (or holds a non-string) is not trusted.
+    assert!(!exact(TOOL, vec![kv(DROPPED_KEYS_ATTR, s("x"))], None));
+    let odd = V::ArrayValue(opentelemetry_proto::tonic::common::v1::ArrayValue {
+        values: vec![AnyValue {
+            value: Some(V::IntValue(1)),
+        }],
+    });
+    assert!(!exact(TOOL, vec![kv(DROPPED_KEYS_ATTR, odd)], None));
 }
 
 #[test]
