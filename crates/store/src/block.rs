@@ -392,14 +392,7 @@ impl Block {
             .with_row_groups(groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
-        let mut out = Vec::new();
-        for batch in reader {
-            let batch = batch?;
-            if batch.num_rows() > 0 {
-                out.push(batch);
-            }
-        }
-        Ok(out)
+        nonempty_batches(reader)
     }
 
     /// The spans of every trace in `ids` (sorted, deduplicated), in one pass over the row
@@ -449,14 +442,7 @@ impl Block {
             .with_row_groups(groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
-        let mut out = Vec::new();
-        for batch in reader {
-            let batch = batch?;
-            if batch.num_rows() > 0 {
-                out.push(batch);
-            }
-        }
-        Ok(out)
+        nonempty_batches(reader)
     }
 
     /// The row groups among `groups` whose trace-id dictionary holds one of `wanted` (ids as
@@ -610,4 +596,18 @@ pub fn write_batches(
         writer.write_sorted(&sorted)?;
     }
     writer.finish()
+}
+
+/// The batches a filtered read yields, without the empty ones a row filter leaves.
+fn nonempty_batches(
+    reader: impl Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+) -> Result<Vec<RecordBatch>> {
+    let mut out = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        if batch.num_rows() > 0 {
+            out.push(batch);
+        }
+    }
+    Ok(out)
 }

@@ -19,6 +19,11 @@ fn config(dir: &std::path::Path) -> StoreConfig {
     c
 }
 
+/// Opens (or reopens) the store in `dir` with the test configuration.
+fn open(dir: &std::path::Path, enricher: impl crate::SpanEnricher + 'static) -> Store {
+    Store::open(config(dir), StoreMetrics::default(), Arc::new(enricher)).expect("open store")
+}
+
 fn write(
     store: &Store,
     tenant: &str,
@@ -45,22 +50,12 @@ fn span_count(store: &Store, tenant: &str, seed: u64, t: u64) -> usize {
 fn acknowledged_writes_survive_restart_without_flush() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(NoEnrichment),
-        )
-        .expect("open");
+        let store = open(dir.path(), NoEnrichment);
         write(&store, "a", &sample_request(4, 3, 1));
         assert_eq!(span_count(&store, "a", 1, 0), 3);
         // Dropped without flush: only the WAL has the data.
     }
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(span_count(&store, "a", 1, 0), 3);
     assert_eq!(span_count(&store, "a", 1, 3), 3);
 }
@@ -69,23 +64,13 @@ fn acknowledged_writes_survive_restart_without_flush() {
 fn flushed_blocks_answer_and_wal_is_not_replayed_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(NoEnrichment),
-        )
-        .expect("open");
+        let store = open(dir.path(), NoEnrichment);
         write(&store, "a", &sample_request(10, 4, 2));
         store.flush().expect("flush");
         write(&store, "a", &sample_request(10, 4, 2)); // same trace ids, more spans later
         assert_eq!(span_count(&store, "a", 2, 5), 8);
     }
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(span_count(&store, "a", 2, 5), 8);
     let list = store
         .list_traces(
@@ -124,12 +109,7 @@ fn crash_between_block_and_wal_cut_does_not_replay_flushed_spans() {
     let dir = tempfile::tempdir().expect("tempdir");
     let saved = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(NoEnrichment),
-        )
-        .expect("open");
+        let store = open(dir.path(), NoEnrichment);
         write(&store, "a", &sample_request(10, 4, 3));
         copy_dir(&dir.path().join("wal"), saved.path());
         store.flush().expect("flush");
@@ -137,12 +117,7 @@ fn crash_between_block_and_wal_cut_does_not_replay_flushed_spans() {
     // As if killed after the block was in place but before `wal.cut` and the WAL deletion.
     std::fs::remove_file(dir.path().join("tenants/a/wal.cut")).expect("rm wal.cut");
     copy_dir(saved.path(), &dir.path().join("wal"));
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(span_count(&store, "a", 3, 5), 4);
 }
 
@@ -195,12 +170,7 @@ fn list_all(store: &Store, q: &TraceQuery) -> Vec<(Vec<u8>, u64, u32)> {
 #[test]
 fn listings_read_only_the_newest_blocks_and_still_complete_their_traces() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("open");
+    let store = open(dir.path(), NoEnrichment);
     let hour = 3_600_000_000_000u64;
     let t0 = 1_700_000_000_000_000_000u64;
     // Six time-sliced blocks of 40 traces; trace 3 of seed 1 gets late spans in the newest one.
@@ -261,12 +231,7 @@ fn compaction_keeps_every_span() {
         }
     }
     drop(store);
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(store.snapshot("a").blocks.len(), 1);
 }
 
@@ -337,12 +302,7 @@ fn retention_by_size_deletes_oldest_first() {
 #[test]
 fn tenants_do_not_see_each_other() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("open");
+    let store = open(dir.path(), NoEnrichment);
     write(&store, "a", &sample_request(2, 2, 9));
     assert_eq!(span_count(&store, "a", 9, 0), 2);
     assert_eq!(span_count(&store, "b", 9, 0), 0);
@@ -355,12 +315,7 @@ fn tenants_do_not_see_each_other() {
 fn interrupted_block_deletes_never_stop_the_store_from_opening() {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let store = Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(NoEnrichment),
-        )
-        .expect("open");
+        let store = open(dir.path(), NoEnrichment);
         write(&store, "a", &sample_request(10, 4, 3));
         store.flush().expect("flush");
     }
@@ -372,12 +327,7 @@ fn interrupted_block_deletes_never_stop_the_store_from_opening() {
     std::fs::create_dir_all(blocks.join("0000-broken")).expect("mkdir");
     std::fs::write(blocks.join("0000-broken/spans.parquet"), b"x").expect("write");
 
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(span_count(&store, "a", 3, 5), 4);
     assert!(!blocks.join(".tmp-deleted-x").exists());
     assert!(!blocks.join("0000-broken").exists());
@@ -420,14 +370,7 @@ impl crate::SpanEnricher for TestEnricher {
 #[test]
 fn genai_totals_count_model_calls_once_and_survive_flush_and_replay() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let open = || {
-        Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(TestEnricher),
-        )
-        .expect("open")
-    };
+    let open = || open(dir.path(), TestEnricher);
     let mut b = SpanBatchBuilder::with_capacity(16);
     let req = sample_request(4, 4, 7);
     b.push_request(&req, &TestEnricher).expect("push");
@@ -469,23 +412,13 @@ fn arrow_wal_records_replay_the_batch_as_acknowledged() {
     b.push_request(&req, &TestEnricher).expect("push");
     let batch = b.finish().expect("batch");
     {
-        let store = Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(TestEnricher),
-        )
-        .expect("open");
+        let store = open(dir.path(), TestEnricher);
         let body = crate::WalBody::arrow(&batch).expect("encode");
         block_on(store.write_logged("a", body, batch.clone())).expect("write");
         // Dropped without flush: only the WAL has the data.
     }
     // Reopened with no enricher: the canonical columns come from the logged batch itself.
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(NoEnrichment),
-    )
-    .expect("reopen");
+    let store = open(dir.path(), NoEnrichment);
     assert_eq!(span_count(&store, "a", 11, 2), 4);
     let snap = store.snapshot("a");
     let replayed: Vec<_> = snap.head.iter().map(|b| (**b).clone()).collect();
@@ -495,12 +428,7 @@ fn arrow_wal_records_replay_the_batch_as_acknowledged() {
 #[test]
 fn canonical_columns_round_trip_through_blocks() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(TestEnricher),
-    )
-    .expect("open");
+    let store = open(dir.path(), TestEnricher);
     let req = sample_request(2, 3, 9);
     let mut b = SpanBatchBuilder::with_capacity(8);
     b.push_request(&req, &TestEnricher).expect("push");
@@ -531,12 +459,7 @@ fn canonical_columns_round_trip_through_blocks() {
 fn cost_rollups_group_calls_and_attribute_them_to_their_agent() {
     use crate::rollup::{CostQuery, GroupBy};
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(
-        config(dir.path()),
-        StoreMetrics::default(),
-        Arc::new(TestEnricher),
-    )
-    .expect("open");
+    let store = open(dir.path(), TestEnricher);
     // Two requests; the first ends up in a block, the second stays in the head.
     for seed in [1, 2] {
         let req = sample_request(3, 3, seed);
@@ -595,14 +518,7 @@ impl crate::reprice::Repricer for DoublePrice {
 #[test]
 fn repricing_rewrites_costs_and_totals_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let open = || {
-        Store::open(
-            config(dir.path()),
-            StoreMetrics::default(),
-            Arc::new(TestEnricher),
-        )
-        .expect("open")
-    };
+    let open = || open(dir.path(), TestEnricher);
     let store = open();
     let req = sample_request(4, 4, 5);
     let mut b = SpanBatchBuilder::with_capacity(16);
