@@ -87,13 +87,12 @@ static EXACT_SHAPES: [u64; 256] = {
 };
 
 /// The content key equal to `key`, if any.
-fn exact_content_key(key: &str) -> Option<&'static str> {
-    let b = key.as_bytes();
+fn exact_content_key(b: &[u8]) -> Option<&'static str> {
     let shapes = EXACT_SHAPES[usize::from(*b.first()?)];
     if b.len() >= 64 || shapes & (1 << b.len()) == 0 {
         return None;
     }
-    CONTENT_KEYS.iter().copied().find(|k| *k == key)
+    CONTENT_KEYS.iter().copied().find(|k| k.as_bytes() == b)
 }
 
 /// True for a content attribute key.
@@ -113,16 +112,28 @@ static PREFIX_LABELS: std::sync::LazyLock<Vec<(&'static str, String)>> =
 /// How a dropped content key is listed in `DROPPED_KEYS_ATTR`: the key itself, or its prefix
 /// followed by `*`; `None` when the key is not content.
 fn content_key_label(key: &str) -> Option<&'static str> {
+    content_key_label_bytes(key.as_bytes())
+}
+
+/// `content_key_label` on a key's bytes (the protobuf splice reads keys undecoded).
+fn content_key_label_bytes(key: &[u8]) -> Option<&'static str> {
     if let Some(exact) = exact_content_key(key) {
         return Some(exact);
     }
-    // Every prefix starts with one of these bytes: most keys need no prefix comparison.
-    if !matches!(key.as_bytes().first(), Some(b'g' | b'l' | b'e')) {
+    // Within its namespace each prefix differs from the common keys (`gen_ai.request.model`,
+    // `llm.token_count.prompt`) at one byte: most keys need no prefix comparison.
+    let may_be_prefixed = match key.first() {
+        Some(b'g') => matches!(key.get(7), Some(b'p' | b'c')),
+        Some(b'l') => matches!(key.get(4), Some(b'i' | b'o' | b'p')),
+        Some(b'e') => true,
+        _ => false,
+    };
+    if !may_be_prefixed {
         return None;
     }
     PREFIX_LABELS
         .iter()
-        .find(|(p, _)| key.starts_with(p))
+        .find(|(p, _)| key.starts_with(p.as_bytes()))
         .map(|(_, label)| label.as_str())
 }
 
@@ -370,6 +381,9 @@ fn drop_content(attrs: &mut Vec<KeyValue>) -> (u32, bool) {
         }
     }
 }
+
+mod splice;
+pub use splice::Spliced;
 
 #[cfg(test)]
 mod tests;

@@ -202,16 +202,24 @@ fn prepare(
     enricher: &dyn SpanEnricher,
     policy: &ContentPolicy,
 ) -> Result<Prepared, IngestError> {
-    let (mut req, original) = match export {
-        TraceExport::Body(body, format) => {
-            let req = decode_traces(&body, format)?;
-            (req, (format == Format::Protobuf).then_some(body))
+    let (mut req, original, spliced) = match export {
+        TraceExport::Body(body, Format::Protobuf) => {
+            // The usual body: content is cut from the bytes, and the rest decoded once.
+            let (body, spliced) = match policy.splice_otlp(&body) {
+                Some(s) => (s.body.map(Bytes::from).unwrap_or(body), Some(s.stats)),
+                None => (body, None),
+            };
+            (decode_traces(&body, Format::Protobuf)?, Some(body), spliced)
         }
-        TraceExport::Message(m) => (m, None),
+        TraceExport::Body(body, format) => (decode_traces(&body, format)?, None, None),
+        TraceExport::Message(m) => (m, None, None),
     };
     let rejected = validate(&mut req);
     let spans = span_count(&req);
-    let content = apply_content_policy(policy, &mut req);
+    let content = match spliced {
+        Some(stats) => stats,
+        None => apply_content_policy(policy, &mut req),
+    };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
     builder
         .push_request(&req, enricher)
@@ -223,11 +231,14 @@ fn prepare(
         format: "otlp",
         reason: e.to_string(),
     })?;
-    // The client's own protobuf bytes go to the WAL unless validation or the content policy
-    // changed the request (or it came as JSON or gRPC); then the batch does, which costs a copy
-    // where re-encoding the protobuf costs a walk over every attribute.
+    // The protobuf bytes (the client's own, or with content cut out) go to the WAL unless
+    // validation or the decoding path of the content policy changed the request (or it came as
+    // JSON or gRPC); then the batch does, which costs a copy where re-encoding the protobuf
+    // costs a walk over every attribute.
     let wal_body = match original {
-        Some(body) if rejected.spans == 0 && !content.changed() => WalBody::Otlp(body),
+        Some(body) if rejected.spans == 0 && (spliced.is_some() || !content.changed()) => {
+            WalBody::Otlp(body)
+        }
         _ => WalBody::arrow(&batch).map_err(IngestError::from)?,
     };
     Ok(Prepared {

@@ -130,7 +130,11 @@ static IS_WORD: [bool; 256] = {
 
 /// False only when no built-in `Everywhere` rule can match `text`.
 pub fn may_contain_secret(text: &str) -> bool {
-    let b = text.as_bytes();
+    may_contain_secret_bytes(text.as_bytes())
+}
+
+/// `may_contain_secret` on the bytes of a string value, before they are checked as UTF-8.
+pub fn may_contain_secret_bytes(b: &[u8]) -> bool {
     if b.is_ascii() { ascii_scan(b) } else { scan(b) }
 }
 
