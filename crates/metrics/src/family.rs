@@ -45,7 +45,27 @@ pub struct Family {
     overflow: Option<Vec<f64>>,
     /// Observations routed to the overflow series.
     pub overflowed: u64,
-    hasher: ahash::RandomState,
+}
+
+/// The hash of a list of label values, built label by label so that the hash of `values` plus
+/// one more label extends the hash of `values`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LabelHash(u64);
+
+/// Keyed once per process: label values come from clients.
+static LABEL_HASHER: std::sync::LazyLock<ahash::RandomState> =
+    std::sync::LazyLock::new(ahash::RandomState::new);
+
+impl LabelHash {
+    /// The hash of `values`.
+    pub fn of(values: &[&str]) -> Self {
+        values.iter().fold(LabelHash(0), |h, v| h.then(v))
+    }
+
+    /// The hash of the values hashed so far followed by `value`.
+    pub fn then(self, value: &str) -> Self {
+        LabelHash(LABEL_HASHER.hash_one((self.0, value)))
+    }
 }
 
 impl Family {
@@ -60,7 +80,6 @@ impl Family {
             seen: vec![HashSet::new(); label_names.len()],
             overflow: None,
             overflowed: 0,
-            hasher: ahash::RandomState::new(),
         }
     }
 
@@ -78,8 +97,15 @@ impl Family {
 
     /// Adds `v` (counter increment or histogram observation) to the series of `values` (one per
     /// label name; empty means absent).
+    #[cfg(test)]
     pub fn observe(&mut self, values: &[&str], v: f64, limits: Limits) {
-        let hash = self.hasher.hash_one(values);
+        self.observe_hashed(LabelHash::of(values), values, v, limits);
+    }
+
+    /// `observe` with the hash of `values` already computed: families that share labels (or
+    /// extend another's labels by one) hash each span's values once.
+    pub fn observe_hashed(&mut self, hash: LabelHash, values: &[&str], v: f64, limits: Limits) {
+        let hash = hash.0;
         let found = self.series.get_mut(&hash).and_then(|list| {
             list.iter_mut().find(|s| {
                 s.values
@@ -214,6 +240,21 @@ mod tests {
                 r#"{__name__="h_sum", a="x"} 6"#,
             ]
         );
+    }
+
+    #[test]
+    fn a_label_hash_extends_the_hash_of_its_prefix() {
+        let values = ["svc", "openai", "gpt-4o", "chat", "", "", "input"];
+        assert_eq!(
+            LabelHash::of(&values[..6]).then(values[6]),
+            LabelHash::of(&values)
+        );
+        // Where one label ends and the next starts is part of the hash.
+        assert_ne!(LabelHash::of(&["ab", "c"]), LabelHash::of(&["a", "bc"]));
+        let mut f = Family::new("c", &["a", "b"], Shape::Counter);
+        f.observe(&["1", "x"], 1.0, LIMITS);
+        f.observe_hashed(LabelHash::of(&["1"]).then("x"), &["1", "x"], 2.0, LIMITS);
+        assert_eq!(render(&f), ["{__name__=\"c\", a=\"1\", b=\"x\"} 3"]);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use sextant_promql::Labels;
 use sextant_store::genai::{GenAiColumns, off};
 use sextant_store::schema::col;
 
-use crate::family::{Family, Limits, Shape};
+use crate::family::{Family, LabelHash, Limits, Shape};
 
 /// Tempo's default span-metrics latency buckets (seconds).
 pub const LATENCY_BUCKETS: [f64; 14] = [
@@ -237,13 +237,18 @@ impl SpanMetrics {
             span_kind_name(c.kind.value(row)),
             status,
         ];
-        f.calls.observe(&values, 1.0, self.limits);
+        let hash = LabelHash::of(&values);
+        f.calls.observe_hashed(hash, &values, 1.0, self.limits);
         let secs = c.duration.value(row) as f64 / 1e9;
-        f.latency.observe(&values, secs, self.limits);
+        f.latency.observe_hashed(hash, &values, secs, self.limits);
         if c.parent.is_null(row) {
             // A root span stands for its whole trace: one request.
-            f.traces.observe(&[service, status], 1.0, self.limits);
-            f.trace_duration.observe(&[service], secs, self.limits);
+            let by_service = LabelHash::of(&[service]);
+            let by_status = by_service.then(status);
+            f.traces
+                .observe_hashed(by_status, &[service, status], 1.0, self.limits);
+            f.trace_duration
+                .observe_hashed(by_service, &[service], secs, self.limits);
         }
     }
 
@@ -260,29 +265,35 @@ impl SpanMetrics {
             return;
         }
         let s = |o| g.str(o, row).unwrap_or("");
-        let labels = [
+        // The GenAI families share these six labels; calls and tokens add one. Each span's
+        // values are hashed once.
+        let mut labels = [
             c.service.value(row),
             s(off::PROVIDER),
             s(off::REQUEST_MODEL),
             op.unwrap_or(""),
             s(off::AGENT_NAME),
             s(off::TOOL_NAME),
+            "",
         ];
+        let hash = LabelHash::of(&labels[..6]);
         let secs = c.duration.value(row) as f64 / 1e9;
-        f.duration.observe(&labels, secs, self.limits);
-        let error = c.status.value(row) == 2 || g.str(off::ERROR_TYPE, row).is_some();
-        let mut call = labels.to_vec();
-        call.push(if error { "true" } else { "false" });
-        f.genai_calls.observe(&call, 1.0, self.limits);
+        let lim = self.limits;
+        f.duration.observe_hashed(hash, &labels[..6], secs, lim);
         if let Some(ttfc) = g.u64(off::TTFC, row) {
-            f.ttft.observe(&labels, ttfc as f64 / 1e9, self.limits);
+            f.ttft
+                .observe_hashed(hash, &labels[..6], ttfc as f64 / 1e9, lim);
         }
+        if llm_call && let Some(cost) = g.cost_usd(row) {
+            f.cost.observe_hashed(hash, &labels[..6], cost, lim);
+        }
+        let error = c.status.value(row) == 2 || g.str(off::ERROR_TYPE, row).is_some();
+        labels[6] = if error { "true" } else { "false" };
+        f.genai_calls
+            .observe_hashed(hash.then(labels[6]), &labels, 1.0, lim);
         if !llm_call {
             // Agent and workflow spans repeat their children's usage; count model calls only.
             return;
-        }
-        if let Some(cost) = g.cost_usd(row) {
-            f.cost.observe(&labels, cost, self.limits);
         }
         let types = [
             (off::INPUT_TOKENS, "input"),
@@ -291,12 +302,11 @@ impl SpanMetrics {
             (off::CACHE_WRITE_TOKENS, "cache_write"),
             (off::REASONING_TOKENS, "reasoning"),
         ];
-        let mut token_labels = labels.to_vec();
-        token_labels.push("");
         for (o, name) in types {
             if let Some(n) = g.u64(o, row) {
-                token_labels[6] = name;
-                f.tokens.observe(&token_labels, n as f64, self.limits);
+                labels[6] = name;
+                f.tokens
+                    .observe_hashed(hash.then(name), &labels, n as f64, lim);
             }
         }
     }
