@@ -260,7 +260,7 @@ fn replay(shared: &Shared) -> Result<u64> {
         torn_tails = stats.torn_tails,
         "wal replayed"
     );
-    Ok(wal::segments(&dir)?.last().copied().unwrap_or(last) + 1)
+    Ok(wal::next_seq(&dir)?.max(last + 1))
 }
 
 fn replay_record(
@@ -313,8 +313,8 @@ fn flusher(shared: Arc<Shared>, rx: Receiver<FlushJob>) {
             }
         }
         match wal::remove_below(&shared.wal_dir(), job.cut) {
-            Ok(n) => tracing::debug!(segments = n, "wal segments removed after flush"),
-            Err(e) => tracing::warn!(error = %e, "cannot remove flushed wal segments"),
+            Ok(n) => tracing::debug!(segments = n, "flushed wal segments recycled or deleted"),
+            Err(e) => tracing::warn!(error = %e, "cannot retire flushed wal segments"),
         }
         maintenance::update_gauges(&shared);
     }
