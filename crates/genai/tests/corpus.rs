@@ -3,6 +3,7 @@
 //! policy on every `content_on` payload.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::Value;
 use sextant_genai::content::is_content_key;
@@ -169,6 +170,17 @@ fn splicing_content_out_of_each_payload_equals_decode_then_apply() {
         let body = sp.body.as_deref().unwrap_or(&bytes);
         let got = ExportTraceServiceRequest::decode(body).expect("spliced body decodes");
         assert_eq!(got, want, "{}", entry.display());
+        let spans = got
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans);
+        assert_eq!(sp.attributes.len(), spans.clone().count());
+        for (span, run) in spans.zip(&sp.attributes) {
+            let (from, to) = run.expect("SDKs encode a span's attributes as one run");
+            let blob = Span::decode(&body[from..to]).expect("a run decodes");
+            assert_eq!(blob.attributes, span.attributes, "{}", entry.display());
+        }
         assert_eq!(sp.stats, stats, "{}", entry.display());
         spliced += 1;
     }

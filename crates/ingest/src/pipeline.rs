@@ -9,7 +9,7 @@ use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use sextant_genai::{ContentPolicy, ContentStats};
-use sextant_store::{SpanBatchBuilder, SpanEnricher, Store, WalBody};
+use sextant_store::{RawAttributes, SpanBatchBuilder, SpanEnricher, Store, WalBody};
 use tokio::sync::Semaphore;
 
 use crate::decode::{Format, decode_traces};
@@ -206,7 +206,10 @@ fn prepare(
         TraceExport::Body(body, Format::Protobuf) => {
             // The usual body: content is cut from the bytes, and the rest decoded once.
             let (body, spliced) = match policy.splice_otlp(&body) {
-                Some(s) => (s.body.map(Bytes::from).unwrap_or(body), Some(s.stats)),
+                Some(s) => (
+                    s.body.map(Bytes::from).unwrap_or(body),
+                    Some((s.stats, s.attributes)),
+                ),
                 None => (body, None),
             };
             (decode_traces(&body, Format::Protobuf)?, Some(body), spliced)
@@ -216,13 +219,20 @@ fn prepare(
     };
     let rejected = validate(&mut req);
     let spans = span_count(&req);
-    let content = match spliced {
-        Some(stats) => stats,
+    let content = match &spliced {
+        Some((stats, _)) => *stats,
         None => apply_content_policy(policy, &mut req),
+    };
+    // The spans' attribute bytes line up with the decoded spans unless validation removed some.
+    let raw = match (&original, &spliced) {
+        (Some(body), Some((_, runs))) if rejected.spans == 0 && runs.len() == spans => {
+            Some(RawAttributes { body, runs })
+        }
+        _ => None,
     };
     let mut builder = SpanBatchBuilder::with_capacity(spans);
     builder
-        .push_request(&req, enricher)
+        .push_request_raw(&req, enricher, raw)
         .map_err(|e| IngestError::Malformed {
             format: "otlp",
             reason: e.to_string(),

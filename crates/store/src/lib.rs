@@ -48,7 +48,7 @@ pub use error::StoreError;
 pub use genai::{GenAiRow, NoEnrichment, SpanEnricher};
 pub use metrics::StoreMetrics;
 pub use read::{Projection, TraceQuery};
-pub use schema::SpanBatchBuilder;
+pub use schema::{RawAttributes, SpanBatchBuilder};
 pub use store::Store;
 pub use summary::{TraceId, TraceSummary};
 pub use tenant::DEFAULT_TENANT;

@@ -134,4 +134,41 @@ mod tests {
         let back = rows_to_resource_spans(&batch, &rows).expect("decode");
         assert_eq!(back, req.resource_spans);
     }
+
+    #[test]
+    fn raw_attribute_bytes_round_trip_like_encoded_ones() {
+        use crate::schema::RawAttributes;
+        let req = sample_request(2, 3, 5);
+        // Each span's attributes as a client would have sent them: tag-9 fields, one run each
+        // (the second span has none: it keeps the encoding path).
+        let (mut body, mut runs) = (b"prefix".to_vec(), Vec::new());
+        for (i, span) in req
+            .resource_spans
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+            .enumerate()
+        {
+            if i == 1 {
+                runs.push(None);
+                continue;
+            }
+            let from = body.len();
+            for kv in &span.attributes {
+                prost::encoding::message::encode(9, kv, &mut body);
+            }
+            runs.push(Some((from, body.len())));
+        }
+        let mut b = SpanBatchBuilder::with_capacity(runs.len());
+        let raw = RawAttributes {
+            body: &body,
+            runs: &runs,
+        };
+        b.push_request_raw(&req, &crate::genai::NoEnrichment, Some(raw))
+            .expect("valid ids");
+        let batch = b.finish().expect("batch");
+        let rows: Vec<usize> = (0..batch.num_rows()).collect();
+        let back = rows_to_resource_spans(&batch, &rows).expect("decode");
+        assert_eq!(back, req.resource_spans);
+    }
 }

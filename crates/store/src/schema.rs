@@ -159,12 +159,26 @@ impl SpanBatchBuilder {
         req: &ExportTraceServiceRequest,
         enricher: &dyn SpanEnricher,
     ) -> Result<()> {
+        self.push_request_raw(req, enricher, None)
+    }
+
+    /// `push_request`, keeping each span's attributes as the bytes `raw` points at (where it
+    /// has them) instead of encoding them again.
+    pub fn push_request_raw(
+        &mut self,
+        req: &ExportTraceServiceRequest,
+        enricher: &dyn SpanEnricher,
+        raw: Option<RawAttributes<'_>>,
+    ) -> Result<()> {
+        let mut i = 0;
         for rs in &req.resource_spans {
             let service = service_name(rs);
             for ss in &rs.scope_spans {
                 let origin = origin_blob(rs, ss);
                 for span in &ss.spans {
-                    self.push_span(span, service, &origin)?;
+                    let attributes = raw.as_ref().and_then(|r| r.of(i));
+                    i += 1;
+                    self.push_span(span, service, &origin, attributes)?;
                     let row = enricher.enrich(rs.resource.as_ref(), ss.scope.as_ref(), span);
                     self.genai.push(&row);
                 }
@@ -173,7 +187,13 @@ impl SpanBatchBuilder {
         Ok(())
     }
 
-    fn push_span(&mut self, span: &Span, service: &str, origin: &[u8]) -> Result<()> {
+    fn push_span(
+        &mut self,
+        span: &Span,
+        service: &str,
+        origin: &[u8],
+        attributes: Option<&[u8]>,
+    ) -> Result<()> {
         self.trace_id.append_value(&span.trace_id)?;
         self.span_id.append_value(&span.span_id)?;
         // An all-zero parent id means "root" to some SDKs.
@@ -199,23 +219,27 @@ impl SpanBatchBuilder {
         append_opt_str(&mut self.status_message, message);
         self.service.append_value(service);
         self.origin.append_value(origin);
-        self.push_blobs(span);
+        self.push_blobs(span, attributes);
         Ok(())
     }
 
-    fn push_blobs(&mut self, span: &Span) {
+    fn push_blobs(&mut self, span: &Span, attributes: Option<&[u8]>) {
         use prost::encoding::{message, uint32};
         // Encoded straight from the borrowed span: tags 9-14 are the Span message's own, so each
         // blob decodes as a `Span` holding just those fields.
         let s = &mut self.scratch;
-        s.clear();
-        span.attributes
-            .iter()
-            .for_each(|kv| message::encode(9, kv, s));
-        if span.dropped_attributes_count != 0 {
-            uint32::encode(10, &span.dropped_attributes_count, s);
+        if let Some(raw) = attributes {
+            append_blob(&mut self.attributes, raw);
+        } else {
+            s.clear();
+            span.attributes
+                .iter()
+                .for_each(|kv| message::encode(9, kv, s));
+            if span.dropped_attributes_count != 0 {
+                uint32::encode(10, &span.dropped_attributes_count, s);
+            }
+            append_blob(&mut self.attributes, s);
         }
-        append_blob(&mut self.attributes, s);
         s.clear();
         span.events.iter().for_each(|e| message::encode(11, e, s));
         if span.dropped_events_count != 0 {
@@ -267,6 +291,22 @@ fn append_opt_str(builder: &mut StringBuilder, value: &str) {
         builder.append_null();
     } else {
         builder.append_value(value);
+    }
+}
+
+/// Each span's attributes as the client encoded them (its tag-9 fields, one run of bytes per
+/// span, in request order), from the protobuf walk that ran before decoding.
+#[derive(Debug, Clone, Copy)]
+pub struct RawAttributes<'a> {
+    pub body: &'a [u8],
+    pub runs: &'a [Option<(usize, usize)>],
+}
+
+impl<'a> RawAttributes<'a> {
+    /// The bytes of the `i`-th span's attributes, if the walk found them as one run.
+    fn of(&self, i: usize) -> Option<&'a [u8]> {
+        let (from, to) = (*self.runs.get(i)?)?;
+        self.body.get(from..to)
     }
 }
 

@@ -9,6 +9,10 @@
 //! `None`, and the caller decodes and applies the policy as before, which is then the one to
 //! report a malformed body.
 //!
+//! The walk also reports where each span's attributes sit in the body that is decoded, so the
+//! store keeps those bytes instead of encoding the decoded attributes again (a disabled policy
+//! walks for that alone).
+//!
 //! Written by hand: prost only decodes into owned messages; no crate edits protobuf in place.
 //! The walk knows the few OTLP fields the policy reads and copies every other field verbatim.
 
@@ -23,10 +27,15 @@ pub struct Spliced {
     pub body: Option<Vec<u8>>,
     /// What the policy did, as `ContentPolicy::apply` reports it.
     pub stats: ContentStats,
+    /// Per span, in request order: where its attribute fields (tag 9) sit in the body that is
+    /// decoded (the new one, or the original when unchanged), as one run of bytes, so the store
+    /// can keep them without encoding them again; `None` when a span's attributes are not one
+    /// run or it sends a dropped-attributes count.
+    pub attributes: Vec<Option<Extent>>,
 }
 
 /// A byte range of the body: `(from, to)`.
-type Extent = (usize, usize);
+pub type Extent = (usize, usize);
 
 /// Nesting the walk follows inside an attribute value before it gives up (prost allows 100).
 const MAX_VALUE_DEPTH: u32 = 32;
@@ -35,27 +44,44 @@ impl ContentPolicy {
     /// Applies a content-dropping policy to an `ExportTraceServiceRequest` in protobuf; `None`
     /// when the body needs the decoding path (see the module doc).
     pub fn splice_otlp(&self, body: &[u8]) -> Option<Spliced> {
-        if !self.active || self.capture {
+        if self.capture && self.active {
             return None;
         }
         let mut walk = Walk {
             policy: self,
+            // A disabled policy changes nothing; the walk only finds the attribute runs.
+            observe_only: !self.active,
             buf: body,
             edits: Vec::with_capacity(body.len() / 64),
             inserts: Vec::new(),
             dropped: Vec::new(),
+            runs: 0,
             stats: ContentStats::default(),
         };
         walk.request()?;
-        if walk.edits.iter().all(|e| matches!(e, Edit::Len { .. })) {
-            return Some(Spliced {
-                body: None,
-                stats: walk.stats,
-            });
-        }
+        let mut marks = vec![usize::MAX; walk.runs * 2];
+        let changed = walk
+            .edits
+            .iter()
+            .any(|e| matches!(e, Edit::Cut { .. } | Edit::Insert { .. }));
+        let body = if changed {
+            Some(apply_edits(body, &walk.edits, &walk.inserts, &mut marks))
+        } else {
+            for e in &walk.edits {
+                if let Edit::Mark { at, slot } = *e {
+                    marks[slot] = at;
+                }
+            }
+            None
+        };
+        let attributes = marks
+            .chunks_exact(2)
+            .map(|m| (m[0] != usize::MAX && m[1] != usize::MAX).then_some((m[0], m[1])))
+            .collect();
         Some(Spliced {
-            body: Some(apply_edits(body, &walk.edits, &walk.inserts)),
+            body,
             stats: walk.stats,
+            attributes,
         })
     }
 }
@@ -69,17 +95,52 @@ enum Edit {
     Cut { from: usize, to: usize },
     /// Insert `Walk::inserts[from..to]` at `at`.
     Insert { at: usize, from: usize, to: usize },
+    /// Record in `marks[slot]` where `at` lands in the new body.
+    Mark { at: usize, slot: usize },
 }
 
 struct Walk<'a> {
     policy: &'a ContentPolicy,
+    /// Change nothing, check nothing: only find each span's attribute run.
+    observe_only: bool,
     buf: &'a [u8],
     edits: Vec<Edit>,
     /// The bytes of every `Edit::Insert`.
     inserts: Vec<u8>,
     /// The labels of the span being walked (reused).
     dropped: Vec<&'static str>,
+    /// Spans walked so far (each owns mark slots `2 * i` and `2 * i + 1`).
+    runs: usize,
     stats: ContentStats,
+}
+
+/// Where a span's attributes are, as the walk goes.
+#[derive(Default)]
+struct AttributeRun {
+    /// From the first kept attribute's start to the last one's end.
+    kept: Option<Extent>,
+    /// Where the first cut attribute started.
+    first_cut: Option<usize>,
+    /// A kept field other than an attribute came after the first kept attribute.
+    closed: bool,
+    /// A kept attribute came after such a field, or the span sends a dropped-attributes count.
+    broken: bool,
+}
+
+impl AttributeRun {
+    fn attribute(&mut self, f: &Field, cut: bool) {
+        if cut {
+            self.first_cut.get_or_insert(f.start);
+            return;
+        }
+        self.broken |= self.closed;
+        self.kept = Some((self.kept.map_or(f.start, |k| k.0), f.end));
+    }
+
+    fn other(&mut self, f: &Field, cut: bool) {
+        self.broken |= f.number == 10;
+        self.closed |= !cut && self.kept.is_some();
+    }
 }
 
 /// A field: its number, wire type, where its tag starts and, for length-delimited ones, where
@@ -182,30 +243,68 @@ impl<'a> Walk<'a> {
 
     fn span(&mut self, (mut pos, end): (usize, usize)) -> Option<usize> {
         let mut len = (end - pos) as isize;
+        let slot = self.runs * 2;
+        self.runs += 1;
+        let first_edit = self.edits.len();
         self.dropped.clear();
+        let mut run = AttributeRun::default();
         while pos < end {
             let f = self.field(pos, end)?;
-            match (f.number, f.wire) {
-                (9, 2) => len -= self.attribute(&f)?,
-                (11, 2) => len -= self.event(&f)?,
-                (15, 2) => self.status(f.body)?,
-                _ => {}
+            let cut = match (f.number, f.wire) {
+                (9, 2) => self.attribute(&f)?,
+                (11, 2) => self.event(&f)?,
+                (15, 2) => self.status(f.body).map(|()| 0)?,
+                _ => 0,
+            };
+            if (f.number, f.wire) == (9, 2) {
+                run.attribute(&f, cut > 0);
+            } else {
+                run.other(&f, cut > 0);
             }
+            len -= cut;
             pos = f.end;
         }
-        if !self.dropped.is_empty() {
-            let from = self.inserts.len();
-            put_dropped_keys_attribute(&mut self.inserts, &self.dropped);
-            let to = self.inserts.len();
-            len += (to - from) as isize;
-            self.edits.push(Edit::Insert { at: end, from, to });
-        }
+        len += self.place_run(&run, slot) as isize;
+        // The span's edits in position order; at one position a run's start mark, the list
+        // and its end mark come before a cut that starts there.
+        self.edits[first_edit..].sort_by_key(|e| match *e {
+            Edit::Mark { at, slot } => (at, if slot % 2 == 0 { 0 } else { 2 }),
+            Edit::Insert { at, .. } => (at, 1),
+            Edit::Cut { from, .. } => (from, 3),
+            Edit::Len { at, .. } => (at, 3),
+        });
         usize::try_from(len).ok()
+    }
+
+    /// Adds the dropped-keys list right after the span's last kept attribute (or where the
+    /// first cut one was), so that it stays the last attribute and the attributes stay one
+    /// run, and the marks of that run; returns the bytes inserted.
+    fn place_run(&mut self, run: &AttributeRun, slot: usize) -> usize {
+        let Some(at) = run.kept.map(|k| k.1).or(run.first_cut) else {
+            return 0;
+        };
+        let one_run = !run.broken;
+        if one_run {
+            let start = run.kept.map_or(at, |k| k.0);
+            self.edits.push(Edit::Mark { at: start, slot });
+            self.edits.push(Edit::Mark { at, slot: slot + 1 });
+        }
+        if self.dropped.is_empty() {
+            return 0;
+        }
+        let from = self.inserts.len();
+        put_dropped_keys_attribute(&mut self.inserts, &self.dropped);
+        let to = self.inserts.len();
+        self.edits.push(Edit::Insert { at, from, to });
+        to - from
     }
 
     /// A span attribute: cut when it is content (returns the bytes cut), else checked for
     /// secrets.
     fn attribute(&mut self, f: &Field) -> Option<isize> {
+        if self.observe_only {
+            return Some(0);
+        }
         let (key, value) = self.key_value(f.body)?;
         if key == DROPPED_KEYS_ATTR.as_bytes() {
             return None;
@@ -229,6 +328,9 @@ impl<'a> Walk<'a> {
 
     /// A span event: cut whole when it is a content event, else its attributes are checked.
     fn event(&mut self, f: &Field) -> Option<isize> {
+        if self.observe_only {
+            return Some(0);
+        }
         let (mut pos, end) = f.body;
         let mut name: &[u8] = b"";
         let mut attrs = (end, end);
@@ -269,6 +371,9 @@ impl<'a> Walk<'a> {
     }
 
     fn status(&self, (mut pos, end): (usize, usize)) -> Option<()> {
+        if self.observe_only {
+            return Some(());
+        }
         while pos < end {
             let g = self.field(pos, end)?;
             if (g.number, g.wire) == (2, 2) {
@@ -412,9 +517,10 @@ fn put_dropped_keys_attribute(out: &mut Vec<u8>, labels: &[&str]) {
     }
 }
 
-/// The original bytes with the edits applied (edits are in position order and do not overlap:
-/// length edits belong to the messages above spans, cuts and inserts to the inside of spans).
-fn apply_edits(buf: &[u8], edits: &[Edit], inserts: &[u8]) -> Vec<u8> {
+/// The original bytes with the edits applied, and where each mark landed (edits are in position
+/// order and do not overlap: length edits belong to the messages above spans, the others to the
+/// inside of spans).
+fn apply_edits(buf: &[u8], edits: &[Edit], inserts: &[u8], marks: &mut [usize]) -> Vec<u8> {
     let mut out = Vec::with_capacity(buf.len());
     let mut pos = 0;
     for e in edits {
@@ -432,6 +538,10 @@ fn apply_edits(buf: &[u8], edits: &[Edit], inserts: &[u8]) -> Vec<u8> {
                 out.extend_from_slice(&buf[pos..at]);
                 out.extend_from_slice(&inserts[from..to]);
                 pos = at;
+            }
+            Edit::Mark { at, slot } => {
+                debug_assert!(at >= pos, "edits out of order");
+                marks[slot] = out.len() + at.saturating_sub(pos);
             }
         }
     }

@@ -60,7 +60,8 @@ fn applied(policy: &ContentPolicy, body: &[u8]) -> (ExportTraceServiceRequest, C
     (req, total)
 }
 
-/// The spliced request and stats, or `None` when the splice declined.
+/// The spliced request and stats, or `None` when the splice declined. Checks that each span's
+/// attribute run, where the splice found one, holds exactly that span's attributes.
 fn spliced(
     policy: &ContentPolicy,
     body: &[u8],
@@ -68,6 +69,23 @@ fn spliced(
     let sp = policy.splice_otlp(body)?;
     let out = sp.body.as_deref().unwrap_or(body);
     let req = ExportTraceServiceRequest::decode(out).expect("the splice keeps the body valid");
+    let spans: Vec<&Span> = req
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .flat_map(|s| &s.spans)
+        .collect();
+    assert_eq!(sp.attributes.len(), spans.len(), "one run per span");
+    for (span, run) in spans.iter().zip(&sp.attributes) {
+        if let Some((from, to)) = *run {
+            let blob = Span::decode(&out[from..to]).expect("a run decodes as span fields");
+            let want = Span {
+                attributes: span.attributes.clone(),
+                ..Default::default()
+            };
+            assert_eq!(blob, want);
+        }
+    }
     Some((req, sp.stats))
 }
 
@@ -184,7 +202,60 @@ fn declines_what_only_the_decoding_path_can_do() {
             .is_none(),
         "capture redacts values: decode"
     );
-    assert!(ContentPolicy::disabled().splice_otlp(&body).is_none());
+}
+
+#[test]
+fn a_disabled_policy_changes_nothing_and_finds_every_run() {
+    let body = request(vec![agent_span(), agent_span()]).encode_to_vec();
+    let (got, st) = spliced(&ContentPolicy::disabled(), &body).expect("walks");
+    assert_eq!(
+        got,
+        ExportTraceServiceRequest::decode(body.as_slice()).expect("valid")
+    );
+    assert!(!st.changed());
+    let sp = ContentPolicy::disabled().splice_otlp(&body).expect("walks");
+    assert!(sp.body.is_none());
+    assert!(sp.attributes.iter().all(Option::is_some));
+}
+
+/// Wraps encoded span bytes in a request (by hand, to keep their field order).
+fn request_of_span_bytes(span: &[u8]) -> Vec<u8> {
+    let wrap = |field: u32, inner: &[u8]| {
+        let mut out = Vec::new();
+        prost::encoding::encode_key(field, prost::encoding::WireType::LengthDelimited, &mut out);
+        prost::encoding::encode_varint(inner.len() as u64, &mut out);
+        out.extend_from_slice(inner);
+        out
+    };
+    wrap(1, &wrap(2, &wrap(2, span)))
+}
+
+#[test]
+fn runs_are_found_after_cuts_and_missing_when_attributes_are_split() {
+    let policy = dropping();
+    // Only content attributes: the run is the dropped-keys list alone.
+    let mut only_content = agent_span();
+    only_content.attributes.retain(|kv| is_content_key(&kv.key));
+    let body = request(vec![only_content]).encode_to_vec();
+    let sp = policy.splice_otlp(&body).expect("clean");
+    assert!(sp.attributes[0].is_some());
+    spliced(&policy, &body).expect("checked");
+    // An attribute after the events and status: two runs, so none is reported.
+    let mut bytes = agent_span().encode_to_vec();
+    prost::encoding::message::encode(9, &kv("late", s("v")), &mut bytes);
+    let body = request_of_span_bytes(&bytes);
+    let sp = policy.splice_otlp(&body).expect("clean");
+    assert_eq!(sp.attributes, vec![None]);
+    let (got, _) = spliced(&policy, &body).expect("checked");
+    let (want, _) = applied(&policy, &body);
+    assert_eq!(got, want);
+    // A content attribute after the events is cut; the rest is still one run.
+    let mut bytes = agent_span().encode_to_vec();
+    prost::encoding::message::encode(9, &kv("input.value", s("late prompt")), &mut bytes);
+    let body = request_of_span_bytes(&bytes);
+    assert!(policy.splice_otlp(&body).expect("clean").attributes[0].is_some());
+    let (got, _) = spliced(&policy, &body).expect("checked");
+    assert_eq!(got, applied(&policy, &body).0);
 }
 
 const KEYS: &[&str] = &[
