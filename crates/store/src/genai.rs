@@ -155,13 +155,18 @@ pub struct GenAiBuilder {
 
 impl GenAiBuilder {
     pub fn with_capacity(rows: usize) -> Self {
+        // Typical value sizes (operations, models, ids; `catalog:openai/gpt-4o-mini`), so a
+        // batch of GenAI spans does not grow its buffers a dozen times.
         Self {
-            strings: std::array::from_fn(|_| StringBuilder::with_capacity(rows, 0)),
+            strings: std::array::from_fn(|_| StringBuilder::with_capacity(rows, rows * 16)),
             tokens: std::array::from_fn(|_| UInt64Builder::with_capacity(rows)),
-            finish_reasons: ListBuilder::new(StringBuilder::new()),
+            finish_reasons: ListBuilder::with_capacity(
+                StringBuilder::with_capacity(rows, rows * 8),
+                rows,
+            ),
             error_type: StringBuilder::with_capacity(rows, 0),
             cost_usd: Float64Builder::with_capacity(rows),
-            cost_source: StringBuilder::with_capacity(rows, 0),
+            cost_source: StringBuilder::with_capacity(rows, rows * 32),
             llm_call: BooleanBuilder::with_capacity(rows),
         }
     }
