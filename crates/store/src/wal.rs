@@ -78,25 +78,12 @@ impl WalWriter {
     pub fn create(dir: &Path, seq: u64) -> Result<Self> {
         fs::create_dir_all(dir).map_err(StoreError::io(dir))?;
         let path = segment_path(dir, seq);
-        let header = [&MAGIC[..], &END].concat();
-        let file = match spare::take(dir, seq, &path)? {
-            Some(file) => {
-                file.write_all_at(&header, 0)
-                    .and_then(|()| file.sync_data())
-                    .map_err(StoreError::io(&path))?;
-                file
-            }
-            None => {
-                let mut file = OpenOptions::new()
-                    .create(true)
-                    .truncate(true)
-                    .write(true)
-                    .open(&path)
-                    .map_err(StoreError::io(&path))?;
-                file.write_all(&header)
-                    .and_then(|()| file.sync_all())
-                    .map_err(StoreError::io(&path))?;
-                file
+        let file = match open_recycled(dir, seq, &path) {
+            Ok(Some(file)) => file,
+            Ok(None) => open_fresh(&path)?,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot reuse a spare wal file; starting a new one");
+                open_fresh(&path)?
             }
         };
         sync_dir(dir)?;
@@ -157,6 +144,42 @@ impl WalWriter {
         *self = Self::create(&self.dir, self.seq + 1)?;
         Ok(self.seq)
     }
+}
+
+/// The header of a new segment, with the end mark of no records after it.
+const NEW_SEGMENT: [u8; HEADER + END.len()] = {
+    let mut bytes = [0; HEADER + END.len()];
+    let mut i = 0;
+    while i < HEADER {
+        bytes[i] = MAGIC[i];
+        i += 1;
+    }
+    bytes
+};
+
+/// Segment `seq` at `path` in a spare file, header and end mark rewritten; `None` without one.
+fn open_recycled(dir: &Path, seq: u64, path: &Path) -> Result<Option<File>> {
+    let Some(file) = spare::take(dir, seq, path)? else {
+        return Ok(None);
+    };
+    file.write_all_at(&NEW_SEGMENT, 0)
+        .and_then(|()| file.sync_data())
+        .map_err(StoreError::io(path))?;
+    Ok(Some(file))
+}
+
+/// Segment file at `path`, created empty (or emptied) with its header and end mark.
+fn open_fresh(path: &Path) -> Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(path)
+        .map_err(StoreError::io(path))?;
+    file.write_all(&NEW_SEGMENT)
+        .and_then(|()| file.sync_all())
+        .map_err(StoreError::io(path))?;
+    Ok(file)
 }
 
 fn segment_path(dir: &Path, seq: u64) -> PathBuf {
