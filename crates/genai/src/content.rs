@@ -92,7 +92,16 @@ fn exact_content_key(b: &[u8]) -> Option<&'static str> {
     if b.len() >= 64 || shapes & (1 << b.len()) == 0 {
         return None;
     }
-    CONTENT_KEYS.iter().copied().find(|k| k.as_bytes() == b)
+    CONTENT_KEYS
+        .iter()
+        .copied()
+        .find(|k| same_bytes(k.as_bytes(), b))
+}
+
+/// `a == b`, comparing the last byte first: keys that share a length and first byte with a
+/// content key (`gen_ai.system`, `gen_ai.prompt`) almost always differ there, without a memcmp.
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.last() == b.last() && a == b
 }
 
 /// True for a content attribute key.
@@ -133,7 +142,10 @@ fn content_key_label_bytes(key: &[u8]) -> Option<&'static str> {
     }
     PREFIX_LABELS
         .iter()
-        .find(|(p, _)| key.starts_with(p.as_bytes()))
+        .find(|(p, _)| {
+            key.get(..p.len())
+                .is_some_and(|k| same_bytes(k, p.as_bytes()))
+        })
         .map(|(_, label)| label.as_str())
 }
 

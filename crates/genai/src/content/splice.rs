@@ -264,30 +264,29 @@ impl<'a> Walk<'a> {
             len -= cut;
             pos = f.end;
         }
-        len += self.place_run(&run, slot) as isize;
-        // The span's edits in position order; at one position a run's start mark, the list
-        // and its end mark come before a cut that starts there.
-        self.edits[first_edit..].sort_by_key(|e| match *e {
-            Edit::Mark { at, slot } => (at, if slot % 2 == 0 { 0 } else { 2 }),
-            Edit::Insert { at, .. } => (at, 1),
-            Edit::Cut { from, .. } => (from, 3),
-            Edit::Len { at, .. } => (at, 3),
-        });
+        len += self.place_run(&run, slot, first_edit) as isize;
         usize::try_from(len).ok()
+    }
+
+    /// Adds `e` among the span's edits (from `first`), keeping them in position order.
+    fn insert_edit(&mut self, first: usize, e: Edit) {
+        let key = order(&e);
+        let i = first + self.edits[first..].partition_point(|x| order(x) <= key);
+        self.edits.insert(i, e);
     }
 
     /// Adds the dropped-keys list right after the span's last kept attribute (or where the
     /// first cut one was), so that it stays the last attribute and the attributes stay one
     /// run, and the marks of that run; returns the bytes inserted.
-    fn place_run(&mut self, run: &AttributeRun, slot: usize) -> usize {
+    fn place_run(&mut self, run: &AttributeRun, slot: usize, first: usize) -> usize {
         let Some(at) = run.kept.map(|k| k.1).or(run.first_cut) else {
             return 0;
         };
         let one_run = !run.broken;
         if one_run {
             let start = run.kept.map_or(at, |k| k.0);
-            self.edits.push(Edit::Mark { at: start, slot });
-            self.edits.push(Edit::Mark { at, slot: slot + 1 });
+            self.insert_edit(first, Edit::Mark { at: start, slot });
+            self.insert_edit(first, Edit::Mark { at, slot: slot + 1 });
         }
         if self.dropped.is_empty() {
             return 0;
@@ -295,7 +294,7 @@ impl<'a> Walk<'a> {
         let from = self.inserts.len();
         put_dropped_keys_attribute(&mut self.inserts, &self.dropped);
         let to = self.inserts.len();
-        self.edits.push(Edit::Insert { at, from, to });
+        self.insert_edit(first, Edit::Insert { at, from, to });
         to - from
     }
 
@@ -388,6 +387,16 @@ impl<'a> Walk<'a> {
     #[inline(always)]
     fn key_value(&self, (mut pos, end): (usize, usize)) -> Option<(&'a [u8], Option<Extent>)> {
         let buf = self.buf;
+        // The usual shape first: key (field 1) then value (field 2), each under 128 bytes.
+        if let [0x0a, kl, ..] = buf[pos..end] {
+            let v = pos + 2 + usize::from(kl);
+            if kl < 0x80 && v + 2 <= end && buf[v] == 0x12 && buf[v + 1] < 0x80 {
+                let value = (v + 2, v + 2 + usize::from(buf[v + 1]));
+                if value.1 == end {
+                    return Some((&buf[pos + 2..v], Some(value)));
+                }
+            }
+        }
         let (mut key, mut value): (&[u8], _) = (b"", None);
         while pos < end {
             let g = self.field(pos, end)?;
@@ -405,6 +414,15 @@ impl<'a> Walk<'a> {
     fn value(&self, (mut pos, end): (usize, usize), depth: u32) -> Option<()> {
         if depth > MAX_VALUE_DEPTH {
             return None;
+        }
+        // The usual shape first: one string under 128 bytes, or one number or boolean.
+        match self.buf[pos..end] {
+            [0x0a, n, ..] if n < 0x80 && pos + 2 + usize::from(n) == end => {
+                return self.string((pos + 2, end));
+            }
+            [0x10 | 0x18, n] if n < 0x80 => return Some(()),
+            [0x21, ..] if end - pos == 9 => return Some(()),
+            _ => {}
         }
         while pos < end {
             let g = self.field(pos, end)?;
@@ -452,6 +470,17 @@ impl<'a> Walk<'a> {
         }
         let s = std::str::from_utf8(b).ok()?;
         (!self.policy.may_hold_secret(s)).then_some(())
+    }
+}
+
+/// Where an edit goes: by position; at one position a run's start mark, the dropped-keys list
+/// and the run's end mark come before a cut that starts there.
+fn order(e: &Edit) -> (usize, u8) {
+    match *e {
+        Edit::Mark { at, slot } => (at, if slot % 2 == 0 { 0 } else { 2 }),
+        Edit::Insert { at, .. } => (at, 1),
+        Edit::Cut { from, .. } => (from, 3),
+        Edit::Len { at, .. } => (at, 3),
     }
 }
 
