@@ -12,8 +12,9 @@
 //!                                                    │
 //!                              maintenance thread ──▶ compaction, retention
 //! ```
-//! An acknowledged write is on disk in the WAL; a WAL segment is deleted only after every head
-//! that held its records is a durable block.
+//! An acknowledged write is on disk in the WAL; a WAL segment is retired (kept as a spare file
+//! that a later segment overwrites, or deleted) only after every head that held its records is a
+//! durable block.
 
 pub mod block;
 pub mod compact;
