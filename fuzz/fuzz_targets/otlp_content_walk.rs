@@ -24,14 +24,7 @@ fuzz_target!(|data: &[u8]| {
     ) else {
         return;
     };
-    for span in want
-        .resource_spans
-        .iter_mut()
-        .flat_map(|r| r.scope_spans.iter_mut())
-        .flat_map(|s| s.spans.iter_mut())
-    {
-        policy.apply(span);
-    }
+    policy.apply_request(&mut want);
     assert_eq!(got, want);
     let spans: Vec<_> = got
         .resource_spans

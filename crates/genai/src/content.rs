@@ -8,6 +8,7 @@
 //!   user rules run on content only, so that identifiers users filter on (`user.id`,
 //!   conversation ids) are stored as sent.
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, ArrayValue, KeyValue, any_value::Value};
 use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use opentelemetry_proto::tonic::trace::v1::Span;
@@ -205,6 +206,14 @@ pub struct ContentStats {
     pub values_redacted: u32,
 }
 
+impl std::ops::AddAssign for ContentStats {
+    fn add_assign(&mut self, o: Self) {
+        self.attributes_dropped += o.attributes_dropped;
+        self.events_dropped += o.events_dropped;
+        self.values_redacted += o.values_redacted;
+    }
+}
+
 impl ContentStats {
     /// True when the span or record changed (it must be re-encoded).
     pub fn changed(&self) -> bool {
@@ -275,6 +284,20 @@ impl ContentPolicy {
             st.values_redacted += n;
         }
         st
+    }
+
+    /// Applies the policy to every span of a request, in place.
+    pub fn apply_request(&self, req: &mut ExportTraceServiceRequest) -> ContentStats {
+        let mut total = ContentStats::default();
+        for span in req
+            .resource_spans
+            .iter_mut()
+            .flat_map(|rs| rs.scope_spans.iter_mut())
+            .flat_map(|ss| ss.spans.iter_mut())
+        {
+            total += self.apply(span);
+        }
+        total
     }
 
     /// Applies the policy to a log record (`gen_ai.client.inference.operation.details` and the

@@ -151,18 +151,7 @@ fn splicing_content_out_of_each_payload_equals_decode_then_apply() {
     for entry in glob_pb() {
         let bytes = std::fs::read(&entry).expect("readable payload");
         let mut want = ExportTraceServiceRequest::decode(bytes.as_slice()).expect("valid OTLP");
-        let mut stats = sextant_genai::ContentStats::default();
-        for span in want
-            .resource_spans
-            .iter_mut()
-            .flat_map(|r| r.scope_spans.iter_mut())
-            .flat_map(|s| s.spans.iter_mut())
-        {
-            let st = policy.apply(span);
-            stats.attributes_dropped += st.attributes_dropped;
-            stats.events_dropped += st.events_dropped;
-            stats.values_redacted += st.values_redacted;
-        }
+        let stats = policy.apply_request(&mut want);
         let Some(sp) = policy.splice_otlp(&bytes) else {
             declined.push(entry.display().to_string());
             continue;

@@ -221,7 +221,7 @@ fn prepare(
     let spans = span_count(&req);
     let content = match &spliced {
         Some((stats, _)) => *stats,
-        None => apply_content_policy(policy, &mut req),
+        None => policy.apply_request(&mut req),
     };
     // The spans' attribute bytes line up with the decoded spans unless validation removed some.
     let raw = match (&original, &spliced) {
@@ -258,26 +258,6 @@ fn prepare(
         rejected,
         content,
     })
-}
-
-/// Drops (or redacts) prompt and completion content in every span, before anything is stored.
-fn apply_content_policy(
-    policy: &ContentPolicy,
-    req: &mut ExportTraceServiceRequest,
-) -> ContentStats {
-    let mut total = ContentStats::default();
-    for span in req
-        .resource_spans
-        .iter_mut()
-        .flat_map(|rs| rs.scope_spans.iter_mut())
-        .flat_map(|ss| ss.spans.iter_mut())
-    {
-        let st = policy.apply(span);
-        total.attributes_dropped += st.attributes_dropped;
-        total.events_dropped += st.events_dropped;
-        total.values_redacted += st.values_redacted;
-    }
-    total
 }
 
 /// The content policy of each tenant: a default, and tenants that configure their own.

@@ -41,8 +41,9 @@ pub type Extent = (usize, usize);
 const MAX_VALUE_DEPTH: u32 = 32;
 
 impl ContentPolicy {
-    /// Applies a content-dropping policy to an `ExportTraceServiceRequest` in protobuf; `None`
-    /// when the body needs the decoding path (see the module doc).
+    /// Applies a content-dropping policy to an `ExportTraceServiceRequest` in protobuf (a
+    /// disabled policy only finds the attribute runs); `None` when the body needs the decoding
+    /// path (see the module doc).
     pub fn splice_otlp(&self, body: &[u8]) -> Option<Spliced> {
         if self.capture && self.active {
             return None;

@@ -45,18 +45,7 @@ fn dropping() -> ContentPolicy {
 /// Decoding then applying the policy, as ingest does without the splice.
 fn applied(policy: &ContentPolicy, body: &[u8]) -> (ExportTraceServiceRequest, ContentStats) {
     let mut req = ExportTraceServiceRequest::decode(body).expect("valid body");
-    let mut total = ContentStats::default();
-    for span in req
-        .resource_spans
-        .iter_mut()
-        .flat_map(|r| r.scope_spans.iter_mut())
-        .flat_map(|s| s.spans.iter_mut())
-    {
-        let st = policy.apply(span);
-        total.attributes_dropped += st.attributes_dropped;
-        total.events_dropped += st.events_dropped;
-        total.values_redacted += st.values_redacted;
-    }
+    let total = policy.apply_request(&mut req);
     (req, total)
 }
 

@@ -27,7 +27,7 @@ const SEC: u64 = 1_000_000_000;
 mod columnar;
 mod grpc;
 
-fn kv(k: &str, v: V) -> KeyValue {
+pub(super) fn kv(k: &str, v: V) -> KeyValue {
     KeyValue {
         key: k.into(),
         value: Some(AnyValue { value: Some(v) }),
@@ -35,7 +35,7 @@ fn kv(k: &str, v: V) -> KeyValue {
     }
 }
 
-fn s(v: &str) -> V {
+pub(super) fn s(v: &str) -> V {
     V::StringValue(v.into())
 }
 

@@ -6,17 +6,7 @@ use sextant_genai::Canonical;
 
 use super::*;
 
-fn kv(k: &str, v: V) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-fn s(v: &str) -> V {
-    V::StringValue(v.into())
-}
+use crate::tempo_api::tests::{kv, s};
 
 /// The attributes blob the store keeps for a span with `attrs`.
 fn blob(attrs: Vec<KeyValue>) -> Vec<u8> {
