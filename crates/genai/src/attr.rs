@@ -7,8 +7,18 @@ use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value::Value};
 /// The value as a non-empty string (strings only; other types are not coerced).
 pub fn as_str(v: &AnyValue) -> Option<&str> {
     match &v.value {
-        Some(Value::StringValue(s)) if !s.trim().is_empty() => Some(s.as_str()),
+        Some(Value::StringValue(s)) if has_text(s) => Some(s.as_str()),
         _ => None,
+    }
+}
+
+/// `!s.trim().is_empty()`, deciding on the first byte when it is a visible ASCII character
+/// (almost every value), without `trim`'s scan from both ends.
+fn has_text(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => false,
+        Some(&b) if b.is_ascii() && !(b as char).is_whitespace() => true,
+        Some(_) => !s.trim().is_empty(),
     }
 }
 
@@ -37,7 +47,7 @@ pub fn as_f64(v: &AnyValue) -> Option<f64> {
 }
 
 /// Strings from an array of strings, or a single string (borrowed).
-pub fn as_str_list(v: &AnyValue) -> Vec<Cow<'_, str>> {
+pub fn as_str_list(v: &AnyValue) -> smallvec::SmallVec<[Cow<'_, str>; 2]> {
     match &v.value {
         Some(Value::ArrayValue(a)) => a
             .values
@@ -45,7 +55,9 @@ pub fn as_str_list(v: &AnyValue) -> Vec<Cow<'_, str>> {
             .filter_map(as_str)
             .map(Cow::Borrowed)
             .collect(),
-        Some(Value::StringValue(s)) if !s.trim().is_empty() => vec![Cow::Borrowed(s.as_str())],
-        _ => Vec::new(),
+        Some(Value::StringValue(s)) if has_text(s) => {
+            smallvec::smallvec![Cow::Borrowed(s.as_str())]
+        }
+        _ => smallvec::SmallVec::new(),
     }
 }

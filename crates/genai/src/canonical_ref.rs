@@ -53,7 +53,8 @@ pub struct CanonicalRef<'a> {
     /// Time to the first streamed chunk, in nanoseconds.
     pub time_to_first_chunk_ns: Option<u64>,
     /// Finish reasons as sent.
-    pub finish_reasons: Vec<Cow<'a, str>>,
+    /// Inline for the usual one or two reasons: no allocation per span.
+    pub finish_reasons: smallvec::SmallVec<[Cow<'a, str>; 2]>,
     /// Error class.
     pub error_type: Option<Cow<'a, str>>,
     /// Cost in USD, client-sent or computed.

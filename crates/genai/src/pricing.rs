@@ -18,8 +18,11 @@ use crate::catalog::units::{Usage, idx};
 /// report `input_tokens` *without* the cache figures; when cache reads + writes exceed the input,
 /// the figures cannot be nested, so they are taken as separate and added to the input.
 pub fn price(catalog: &Catalog, c: &mut Canonical, start_unix_nano: u64) {
-    let (view, has_cost) = CanonicalRef::pricing_view(c);
-    match decide(catalog, &view, has_cost, start_unix_nano) {
+    let decision = {
+        let (view, has_cost) = CanonicalRef::pricing_view(c);
+        decide(catalog, &view, has_cost, start_unix_nano)
+    };
+    match decision {
         Priced::Skip => {}
         Priced::Cost(k) => {
             c.cost = Some(Cost {

@@ -39,7 +39,8 @@ pub struct Family {
     name: &'static str,
     label_names: &'static [&'static str],
     shape: Shape,
-    series: HashMap<u64, Vec<State>>,
+    /// Keyed by the label hash, which is already a keyed hash: the map only spreads it.
+    series: HashMap<u64, Vec<State>, rustc_hash::FxBuildHasher>,
     count: usize,
     seen: Vec<HashSet<String>>,
     overflow: Option<Vec<f64>>,
@@ -62,6 +63,11 @@ impl LabelHash {
         values.iter().fold(LabelHash(0), |h, v| h.then(v))
     }
 
+    /// The hash as a map key.
+    pub(crate) fn value(self) -> u64 {
+        self.0
+    }
+
     /// The hash of the values hashed so far followed by `value`.
     pub fn then(self, value: &str) -> Self {
         LabelHash(LABEL_HASHER.hash_one((self.0, value)))
@@ -75,7 +81,7 @@ impl Family {
             name,
             label_names,
             shape,
-            series: HashMap::new(),
+            series: HashMap::default(),
             count: 0,
             seen: vec![HashSet::new(); label_names.len()],
             overflow: None,
@@ -169,34 +175,47 @@ impl Family {
         t: i64,
         out: &mut Vec<(Labels, i64, f64)>,
     ) {
-        let with = |extra: &[(&str, String)]| {
-            let mut p = base.clone();
-            p.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
-            Labels::new(p)
-        };
-        match self.shape {
-            Shape::Counter => out.push((with(&[(METRIC_NAME, self.name.to_owned())]), t, acc[0])),
-            Shape::Histogram(bounds) => {
-                let bucket = format!("{}_bucket", self.name);
-                let mut cumulative = 0.0;
-                for (i, b) in bounds.iter().enumerate() {
-                    cumulative += acc[i];
-                    let l = with(&[(METRIC_NAME, bucket.clone()), ("le", format_float(*b))]);
-                    out.push((l, t, cumulative));
-                }
-                let count = cumulative + acc[bounds.len()];
-                let l = with(&[(METRIC_NAME, bucket), ("le", "+Inf".to_owned())]);
-                out.push((l, t, count));
-                let sum = with(&[(METRIC_NAME, format!("{}_sum", self.name))]);
-                out.push((sum, t, acc[bounds.len() + 1]));
-                let cnt = with(&[(METRIC_NAME, format!("{}_count", self.name))]);
-                out.push((cnt, t, count));
+        emit(self.name, self.shape, base, acc, t, out);
+    }
+}
+
+/// The samples of one series of metric `name`: its value, or its cumulative buckets, sum and
+/// count.
+pub(crate) fn emit(
+    name: &str,
+    shape: Shape,
+    base: Vec<(String, String)>,
+    acc: &[f64],
+    t: i64,
+    out: &mut Vec<(Labels, i64, f64)>,
+) {
+    let with = |extra: &[(&str, String)]| {
+        let mut p = base.clone();
+        p.extend(extra.iter().map(|(n, v)| ((*n).to_owned(), v.clone())));
+        Labels::new(p)
+    };
+    match shape {
+        Shape::Counter => out.push((with(&[(METRIC_NAME, name.to_owned())]), t, acc[0])),
+        Shape::Histogram(bounds) => {
+            let bucket = format!("{name}_bucket");
+            let mut cumulative = 0.0;
+            for (i, b) in bounds.iter().enumerate() {
+                cumulative += acc[i];
+                let l = with(&[(METRIC_NAME, bucket.clone()), ("le", format_float(*b))]);
+                out.push((l, t, cumulative));
             }
+            let count = cumulative + acc[bounds.len()];
+            let l = with(&[(METRIC_NAME, bucket), ("le", "+Inf".to_owned())]);
+            out.push((l, t, count));
+            let sum = with(&[(METRIC_NAME, format!("{name}_sum"))]);
+            out.push((sum, t, acc[bounds.len() + 1]));
+            let cnt = with(&[(METRIC_NAME, format!("{name}_count"))]);
+            out.push((cnt, t, count));
         }
     }
 }
 
-fn apply(shape: Shape, acc: &mut [f64], v: f64) {
+pub(crate) fn apply(shape: Shape, acc: &mut [f64], v: f64) {
     match shape {
         Shape::Counter => acc[0] += v,
         Shape::Histogram(bounds) => {

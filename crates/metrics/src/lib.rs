@@ -21,6 +21,7 @@ mod codec;
 mod delta;
 mod error;
 mod family;
+mod genai_family;
 mod gorilla;
 mod head;
 mod metadata;

@@ -14,6 +14,7 @@ use sextant_store::genai::{GenAiColumns, off};
 use sextant_store::schema::col;
 
 use crate::family::{Family, LabelHash, Limits, Shape};
+use crate::genai_family::{GenAiFamilies, Metric};
 
 /// Tempo's default span-metrics latency buckets (seconds).
 pub const LATENCY_BUCKETS: [f64; 14] = [
@@ -37,33 +38,6 @@ pub const TTFT_BUCKETS: [f64; 16] = [
 const RED_LABELS: &[&str] = &["service", "span_name", "span_kind", "status_code"];
 const TRACE_LABELS: &[&str] = &["service", "status_code"];
 const TRACE_DURATION_LABELS: &[&str] = &["service"];
-const GENAI_LABELS: &[&str] = &[
-    "service",
-    "gen_ai_provider_name",
-    "gen_ai_request_model",
-    "gen_ai_operation_name",
-    "gen_ai_agent_name",
-    "gen_ai_tool_name",
-];
-const TOKEN_LABELS: &[&str] = &[
-    "service",
-    "gen_ai_provider_name",
-    "gen_ai_request_model",
-    "gen_ai_operation_name",
-    "gen_ai_agent_name",
-    "gen_ai_tool_name",
-    "gen_ai_token_type",
-];
-const CALL_LABELS: &[&str] = &[
-    "service",
-    "gen_ai_provider_name",
-    "gen_ai_request_model",
-    "gen_ai_operation_name",
-    "gen_ai_agent_name",
-    "gen_ai_tool_name",
-    "error",
-];
-
 /// Cardinality limits of the span metrics.
 #[derive(Debug, Clone, Copy)]
 pub struct SpanMetricsConfig {
@@ -86,13 +60,9 @@ impl Default for SpanMetricsConfig {
 struct TenantFamilies {
     calls: Family,
     latency: Family,
-    tokens: Family,
-    duration: Family,
-    ttft: Family,
-    cost: Family,
-    genai_calls: Family,
     traces: Family,
     trace_duration: Family,
+    genai: GenAiFamilies,
 }
 
 impl TenantFamilies {
@@ -104,45 +74,21 @@ impl TenantFamilies {
                 RED_LABELS,
                 Shape::Histogram(&LATENCY_BUCKETS),
             ),
-            tokens: Family::new(
-                "gen_ai_client_token_usage",
-                TOKEN_LABELS,
-                Shape::Histogram(&TOKEN_BUCKETS),
-            ),
-            duration: Family::new(
-                "gen_ai_client_operation_duration_seconds",
-                GENAI_LABELS,
-                Shape::Histogram(&DURATION_BUCKETS),
-            ),
-            ttft: Family::new(
-                "gen_ai_server_time_to_first_token_seconds",
-                GENAI_LABELS,
-                Shape::Histogram(&TTFT_BUCKETS),
-            ),
-            cost: Family::new(
-                "sextant_gen_ai_cost_usd_total",
-                GENAI_LABELS,
-                Shape::Counter,
-            ),
-            genai_calls: Family::new("sextant_gen_ai_calls_total", CALL_LABELS, Shape::Counter),
             traces: Family::new("sextant_traces_total", TRACE_LABELS, Shape::Counter),
             trace_duration: Family::new(
                 "sextant_trace_duration_seconds",
                 TRACE_DURATION_LABELS,
                 Shape::Histogram(&LATENCY_BUCKETS),
             ),
+            genai: GenAiFamilies::default(),
         }
     }
 
-    fn all(&self) -> [&Family; 9] {
+    /// The families with their own series (the GenAI ones are in `genai`).
+    fn red(&self) -> [&Family; 4] {
         [
             &self.calls,
             &self.latency,
-            &self.tokens,
-            &self.duration,
-            &self.ttft,
-            &self.cost,
-            &self.genai_calls,
             &self.traces,
             &self.trace_duration,
         ]
@@ -185,10 +131,9 @@ impl Default for SpanMetrics {
 /// The names of the span-metrics families (for checking their metadata).
 #[cfg(test)]
 pub(crate) fn family_names() -> Vec<&'static str> {
-    TenantFamilies::new()
-        .all()
-        .iter()
-        .map(|f| f.name())
+    let red = TenantFamilies::new().red().map(|f| f.name());
+    red.into_iter()
+        .chain(crate::genai_family::names())
         .collect()
 }
 
@@ -265,48 +210,38 @@ impl SpanMetrics {
             return;
         }
         let s = |o| g.str(o, row).unwrap_or("");
-        // The GenAI families share these six labels; calls and tokens add one. Each span's
-        // values are hashed once.
-        let mut labels = [
+        let labels = [
             c.service.value(row),
             s(off::PROVIDER),
             s(off::REQUEST_MODEL),
             op.unwrap_or(""),
             s(off::AGENT_NAME),
             s(off::TOOL_NAME),
-            "",
         ];
-        let hash = LabelHash::of(&labels[..6]);
-        let secs = c.duration.value(row) as f64 / 1e9;
-        let lim = self.limits;
-        f.duration.observe_hashed(hash, &labels[..6], secs, lim);
+        let mut t = f.genai.target(LabelHash::of(&labels), &labels, self.limits);
+        t.observe(Metric::Duration, c.duration.value(row) as f64 / 1e9);
         if let Some(ttfc) = g.u64(off::TTFC, row) {
-            f.ttft
-                .observe_hashed(hash, &labels[..6], ttfc as f64 / 1e9, lim);
+            t.observe(Metric::Ttft, ttfc as f64 / 1e9);
         }
         if llm_call && let Some(cost) = g.cost_usd(row) {
-            f.cost.observe_hashed(hash, &labels[..6], cost, lim);
+            t.observe(Metric::Cost, cost);
         }
         let error = c.status.value(row) == 2 || g.str(off::ERROR_TYPE, row).is_some();
-        labels[6] = if error { "true" } else { "false" };
-        f.genai_calls
-            .observe_hashed(hash.then(labels[6]), &labels, 1.0, lim);
+        t.observe(Metric::Calls(error), 1.0);
         if !llm_call {
             // Agent and workflow spans repeat their children's usage; count model calls only.
             return;
         }
         let types = [
-            (off::INPUT_TOKENS, "input"),
-            (off::OUTPUT_TOKENS, "output"),
-            (off::CACHE_READ_TOKENS, "cache_read"),
-            (off::CACHE_WRITE_TOKENS, "cache_write"),
-            (off::REASONING_TOKENS, "reasoning"),
+            off::INPUT_TOKENS,
+            off::OUTPUT_TOKENS,
+            off::CACHE_READ_TOKENS,
+            off::CACHE_WRITE_TOKENS,
+            off::REASONING_TOKENS,
         ];
-        for (o, name) in types {
+        for (i, o) in types.into_iter().enumerate() {
             if let Some(n) = g.u64(o, row) {
-                labels[6] = name;
-                f.tokens
-                    .observe_hashed(hash.then(name), &labels, n as f64, lim);
+                t.observe(Metric::Tokens(i), n as f64);
             }
         }
     }
@@ -319,7 +254,7 @@ impl SpanMetrics {
         let mut samples = Vec::new();
         for (tenant, fams) in tenants.iter() {
             samples.clear();
-            for fam in fams.all() {
+            for fam in fams.red() {
                 fam.snapshot(now_ms, &mut samples);
                 if fam.overflowed > 0 {
                     let l = Labels::from_pairs(&[
@@ -329,6 +264,7 @@ impl SpanMetrics {
                     samples.push((l, now_ms, fam.overflowed as f64));
                 }
             }
+            fams.genai.snapshot(now_ms, &mut samples);
             out.extend(samples.drain(..).map(|(l, t, v)| (tenant.clone(), l, t, v)));
         }
         out

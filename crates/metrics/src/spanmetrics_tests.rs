@@ -381,3 +381,58 @@ fn cardinality_guard_sends_excess_series_to_overflow() {
     assert!(overflow > 0.0);
     assert_eq!(overflow, in_overflow);
 }
+
+#[test]
+fn genai_families_share_one_guard_and_overflow_each_exactly() {
+    let m = SpanMetrics::new(SpanMetricsConfig {
+        max_series_per_metric: 2,
+        max_values_per_label: 1_000,
+    });
+    let b = batch(6, 300);
+    m.observe_batch("t", &b);
+    let snap = m.snapshot(1);
+    let g = GenAiColumns::of(&b).expect("v2 batch");
+    let genai_spans = (0..b.num_rows())
+        .filter(|r| g.llm_call(*r) || g.str(off::OPERATION, *r).is_some())
+        .count();
+    let calls: Vec<_> = snap
+        .iter()
+        .filter(|s| s.1.metric_name() == Some("sextant_gen_ai_calls_total"))
+        .collect();
+    let total: f64 = calls.iter().map(|s| s.3).sum();
+    assert_eq!(total, genai_spans as f64, "overflow keeps the total exact");
+    // Two six-label sets, each with at most two `error` values, and the overflow series.
+    let sets: std::collections::BTreeSet<_> = calls
+        .iter()
+        .filter(|s| s.1.get("otel_metric_overflow").is_none())
+        .map(|s| (s.1.get("gen_ai_request_model"), s.1.get("gen_ai_tool_name")))
+        .collect();
+    assert_eq!(sets.len(), 2);
+    for (metric, in_overflow) in [
+        ("sextant_gen_ai_calls_total", "sextant_gen_ai_calls_total"),
+        (
+            "gen_ai_client_token_usage",
+            "gen_ai_client_token_usage_count",
+        ),
+    ] {
+        let counted = value_of(
+            &snap,
+            &[
+                ("__name__", "sextant_spanmetrics_overflow_total"),
+                ("metric", metric),
+            ],
+        );
+        let observed = value_of(
+            &snap,
+            &[("__name__", in_overflow), ("otel_metric_overflow", "true")],
+        );
+        assert!(counted > 0.0, "{metric}");
+        assert_eq!(counted, observed, "{metric}");
+    }
+    // The overflow series has no seventh label.
+    assert!(
+        snap.iter()
+            .all(|s| s.1.get("otel_metric_overflow").is_none()
+                || (s.1.get("gen_ai_token_type").is_none() && s.1.get("error").is_none()))
+    );
+}

@@ -9,7 +9,9 @@ use arrow_array::builder::{
 };
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, UInt64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, ListArray, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{DataType, Field};
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
@@ -34,7 +36,8 @@ pub struct GenAiRow<'a> {
     pub cache_write_tokens: Option<u64>,
     pub reasoning_tokens: Option<u64>,
     pub time_to_first_chunk_nano: Option<u64>,
-    pub finish_reasons: Vec<Cow<'a, str>>,
+    /// Inline for the usual one or two reasons: no allocation per span.
+    pub finish_reasons: smallvec::SmallVec<[Cow<'a, str>; 2]>,
     pub error_type: Option<Cow<'a, str>>,
     pub cost_usd: Option<f64>,
     /// Where the cost comes from: `client:<attribute>`, `catalog:<provider>/<model>` or
@@ -233,17 +236,23 @@ impl GenAiBuilder {
     }
 }
 
-/// Typed read access to the canonical columns of a span batch.
+/// Typed read access to the canonical columns of a span batch. The columns are downcast once,
+/// here: span metrics and trace totals read several of them for every row at ingest.
 pub struct GenAiColumns<'b> {
-    batch: &'b RecordBatch,
-    first: usize,
+    strings: [Option<&'b StringArray>; STRING_COLUMNS.len()],
+    tokens: [Option<&'b UInt64Array>; TOKEN_COLUMNS.len()],
+    finish_reasons: Option<&'b ListArray>,
+    error_type: Option<&'b StringArray>,
+    cost_usd: Option<&'b Float64Array>,
+    cost_source: Option<&'b StringArray>,
+    llm_call: Option<&'b BooleanArray>,
 }
 
 impl<'b> GenAiColumns<'b> {
     /// `None` when the batch predates the canonical columns (format version 1).
     pub fn of(batch: &'b RecordBatch) -> Option<Self> {
         let first = crate::schema::col::GENAI;
-        (batch.num_columns() >= first + off::COUNT).then_some(Self { batch, first })
+        (batch.num_columns() >= first + off::COUNT).then(|| Self::at(batch, first))
     }
 
     /// The canonical columns of a projected batch that holds all of them.
@@ -251,30 +260,43 @@ impl<'b> GenAiColumns<'b> {
         let first = p.index(crate::schema::col::GENAI)?;
         let last = p.index(crate::schema::col::GENAI + off::COUNT - 1)?;
         (last == first + off::COUNT - 1 && batch.num_columns() > last)
-            .then_some(Self { batch, first })
+            .then(|| Self::at(batch, first))
     }
 
+    fn at(batch: &'b RecordBatch, first: usize) -> Self {
+        let col = |o: usize| batch.column(first + o);
+        Self {
+            strings: std::array::from_fn(|i| col(off::OPERATION + i).as_string_opt::<i32>()),
+            tokens: std::array::from_fn(|i| {
+                col(off::INPUT_TOKENS + i).as_primitive_opt::<UInt64Type>()
+            }),
+            finish_reasons: col(off::FINISH_REASONS).as_list_opt::<i32>(),
+            error_type: col(off::ERROR_TYPE).as_string_opt::<i32>(),
+            cost_usd: col(off::COST_USD).as_primitive_opt::<Float64Type>(),
+            cost_source: col(off::COST_SOURCE).as_string_opt::<i32>(),
+            llm_call: col(off::LLM_CALL).as_boolean_opt(),
+        }
+    }
+
+    /// A string column by its offset (`off::OPERATION` to `off::USER_ID`, `off::ERROR_TYPE`,
+    /// `off::COST_SOURCE`); `None` for a null value or an offset that is not a string column.
     pub fn str(&self, offset: usize, row: usize) -> Option<&'b str> {
-        let a = self
-            .batch
-            .column(self.first + offset)
-            .as_string_opt::<i32>()?;
+        let a = match offset {
+            off::ERROR_TYPE => self.error_type,
+            off::COST_SOURCE => self.cost_source,
+            o => *self.strings.get(o)?,
+        }?;
         (!a.is_null(row)).then(|| a.value(row))
     }
 
+    /// A token column by its offset (`off::INPUT_TOKENS` to `off::TTFC`).
     pub fn u64(&self, offset: usize, row: usize) -> Option<u64> {
-        let a = self
-            .batch
-            .column(self.first + offset)
-            .as_primitive_opt::<UInt64Type>()?;
+        let a = (*self.tokens.get(offset.checked_sub(off::INPUT_TOKENS)?)?)?;
         (!a.is_null(row)).then(|| a.value(row))
     }
 
     pub fn cost_usd(&self, row: usize) -> Option<f64> {
-        let a = self
-            .batch
-            .column(self.first + off::COST_USD)
-            .as_primitive_opt::<Float64Type>()?;
+        let a = self.cost_usd?;
         (!a.is_null(row)).then(|| a.value(row))
     }
 
@@ -285,18 +307,12 @@ impl<'b> GenAiColumns<'b> {
     }
 
     pub fn llm_call(&self, row: usize) -> bool {
-        self.batch
-            .column(self.first + off::LLM_CALL)
-            .as_boolean_opt()
+        self.llm_call
             .is_some_and(|a| !a.is_null(row) && a.value(row))
     }
 
     pub fn finish_reasons(&self, row: usize) -> Vec<String> {
-        let Some(list) = self
-            .batch
-            .column(self.first + off::FINISH_REASONS)
-            .as_list_opt::<i32>()
-        else {
+        let Some(list) = self.finish_reasons else {
             return Vec::new();
         };
         if list.is_null(row) {

@@ -400,7 +400,7 @@ impl crate::SpanEnricher for TestEnricher {
             input_tokens: tokens,
             cost_usd: tokens.map(|t| t as f64 * 1e-6),
             cost_source: Some("catalog:test/gpt-4o".into()),
-            finish_reasons: vec!["stop".into()],
+            finish_reasons: smallvec::smallvec!["stop".into()],
             llm_call: chat,
             ..Default::default()
         }
@@ -490,7 +490,7 @@ fn canonical_columns_round_trip_through_blocks() {
         chats
             .iter()
             .all(|r| r.request_model.as_deref() == Some("gpt-4o")
-                && r.finish_reasons == ["stop"]
+                && r.finish_reasons.as_slice() == ["stop"]
                 && r.cost_source.as_deref() == Some("catalog:test/gpt-4o"))
     );
 }
