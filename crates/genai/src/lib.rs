@@ -19,6 +19,7 @@ pub mod catalog;
 pub mod classify;
 pub mod content;
 pub mod error;
+pub mod key_index;
 pub mod normalize;
 pub mod pricing;
 pub mod redact;

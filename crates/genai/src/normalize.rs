@@ -164,7 +164,7 @@ impl<'a> Builder<'a> {
     }
 
     fn apply_kv(&mut self, kv: &'a KeyValue, offset: u8, allow: impl Fn(Field) -> bool) {
-        let Some(rules) = BY_KEY.get(kv.key.as_str()) else {
+        let Some(rules) = BY_KEY.get(kv.key.as_bytes()) else {
             return;
         };
         let Some(value) = kv.value.as_ref() else {

@@ -7,7 +7,7 @@
 //! to `gen_ai.provider.name`) still gets one answer. `MAPPING.md` renders this table for people; a
 //! test checks that every key below appears there.
 
-use rustc_hash::FxHashMap;
+use crate::key_index::KeyIndex;
 use std::sync::LazyLock;
 
 /// A canonical field a rule writes.
@@ -581,13 +581,15 @@ pub static EVENT_RULES: &[(&str, EventMeaning)] = &[
 ];
 
 /// Key → rules (a key may fill more than one field, e.g. `agent.name`).
-pub static BY_KEY: LazyLock<FxHashMap<&'static str, Vec<&'static Rule>>> = LazyLock::new(|| {
-    let mut map: FxHashMap<&'static str, Vec<&'static Rule>> =
-        FxHashMap::with_capacity_and_hasher(RULES.len(), Default::default());
+pub static BY_KEY: LazyLock<KeyIndex<Vec<&'static Rule>>> = LazyLock::new(|| {
+    let mut map: Vec<(&'static str, Vec<&'static Rule>)> = Vec::with_capacity(RULES.len());
     for rule in RULES {
-        map.entry(rule.key).or_default().push(rule);
+        match map.iter_mut().find(|(k, _)| *k == rule.key) {
+            Some((_, rules)) => rules.push(rule),
+            None => map.push((rule.key, vec![rule])),
+        }
     }
-    map
+    KeyIndex::new(map)
 });
 
 /// The meaning of an event name, if any.

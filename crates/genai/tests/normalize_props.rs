@@ -165,7 +165,7 @@ fn without_rank_ties(attrs: Vec<KeyValue>) -> Vec<KeyValue> {
                 return false;
             }
             let rules = BY_KEY
-                .get(kv.key.as_str())
+                .get(kv.key.as_bytes())
                 .map(Vec::as_slice)
                 .unwrap_or(&[]);
             if rules.iter().any(|r| slots.contains(&(r.field, r.rank))) {
