@@ -24,7 +24,7 @@ impl<V: 'static> KeyIndex<V> {
         let mask = size - 1;
         for (key, value) in entries {
             let key = key.as_bytes();
-            let mut i = slot_of(key) & mask;
+            let mut i = slot_of(key.len(), ends(key)) & mask;
             loop {
                 match &slots[i] {
                     None => {
@@ -42,10 +42,11 @@ impl<V: 'static> KeyIndex<V> {
     /// The value of `key`.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&V> {
-        let mut i = slot_of(key) & self.mask;
+        let key_ends = ends(key);
+        let mut i = slot_of(key.len(), key_ends) & self.mask;
         loop {
             let (k, v) = self.slots[i].as_ref()?;
-            if same(k, key) {
+            if same(k, key, key_ends) {
                 return Some(v);
             }
             i = (i + 1) & self.mask;
@@ -69,17 +70,16 @@ fn ends(b: &[u8]) -> (u64, u64) {
 }
 
 #[inline(always)]
-fn slot_of(key: &[u8]) -> usize {
-    let (first, last) = ends(key);
-    let h = (first ^ last.rotate_left(29) ^ (key.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+fn slot_of(len: usize, (first, last): (u64, u64)) -> usize {
+    let h = (first ^ last.rotate_left(29) ^ (len as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15))
         .wrapping_mul(0xff51_afd7_ed55_8ccd);
     (h >> 32) as usize
 }
 
-/// `a == b`, word by word without a call.
+/// `a == b` (`b_ends` being `ends(b)`), word by word without a call.
 #[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() || ends(a) != ends(b) {
+fn same(a: &[u8], b: &[u8], b_ends: (u64, u64)) -> bool {
+    if a.len() != b.len() || ends(a) != b_ends {
         return false;
     }
     a.chunks_exact(8)

@@ -26,11 +26,57 @@ pub enum Shape {
     Histogram(&'static [f64]),
 }
 
+impl Shape {
+    /// A series' accumulator before its first observation.
+    pub(crate) fn empty_acc(self) -> Vec<f64> {
+        match self {
+            Shape::Counter => vec![0.0],
+            Shape::Histogram(b) => vec![0.0; b.len() + 2],
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct State {
     values: Box<[String]>,
     /// Counter: `[value]`; histogram: per-bucket counts (bounds + 1), then sum.
     acc: Vec<f64>,
+}
+
+/// The cardinality guard of one metric: the series it admitted and each label's values.
+#[derive(Debug)]
+pub(crate) struct Guard {
+    count: usize,
+    seen: Vec<HashSet<String>>,
+}
+
+impl Guard {
+    /// A guard for series of `labels` label values.
+    pub(crate) fn new(labels: usize) -> Self {
+        Guard {
+            count: 0,
+            seen: vec![HashSet::new(); labels],
+        }
+    }
+
+    /// Admits a new series of `values` (recording them) unless it would pass the series limit
+    /// or bring a label past its value limit: then it belongs in the overflow series.
+    pub(crate) fn admit(&mut self, values: &[&str], limits: Limits) -> bool {
+        let label_full = values
+            .iter()
+            .zip(&self.seen)
+            .any(|(val, seen)| !seen.contains(*val) && seen.len() >= limits.max_label_values);
+        if label_full || self.count >= limits.max_series {
+            return false;
+        }
+        for (val, seen) in values.iter().zip(&mut self.seen) {
+            if !seen.contains(*val) {
+                seen.insert((*val).to_owned());
+            }
+        }
+        self.count += 1;
+        true
+    }
 }
 
 /// One derived metric: its name, label names, shape and series.
@@ -41,8 +87,7 @@ pub struct Family {
     shape: Shape,
     /// Keyed by the label hash, which is already a keyed hash: the map only spreads it.
     series: HashMap<u64, Vec<State>, rustc_hash::FxBuildHasher>,
-    count: usize,
-    seen: Vec<HashSet<String>>,
+    guard: Guard,
     overflow: Option<Vec<f64>>,
     /// Observations routed to the overflow series.
     pub overflowed: u64,
@@ -82,8 +127,7 @@ impl Family {
             label_names,
             shape,
             series: HashMap::default(),
-            count: 0,
-            seen: vec![HashSet::new(); label_names.len()],
+            guard: Guard::new(label_names.len()),
             overflow: None,
             overflowed: 0,
         }
@@ -92,13 +136,6 @@ impl Family {
     /// The metric name.
     pub fn name(&self) -> &'static str {
         self.name
-    }
-
-    fn empty_acc(&self) -> Vec<f64> {
-        match self.shape {
-            Shape::Counter => vec![0.0],
-            Shape::Histogram(b) => vec![0.0; b.len() + 2],
-        }
     }
 
     /// Adds `v` (counter increment or histogram observation) to the series of `values` (one per
@@ -125,30 +162,23 @@ impl Family {
             apply(shape, &mut s.acc, v);
             return;
         }
-        let label_full = values
-            .iter()
-            .zip(&self.seen)
-            .any(|(val, seen)| !seen.contains(*val) && seen.len() >= limits.max_label_values);
-        if label_full || self.count >= limits.max_series {
-            let mut acc = self.overflow.take().unwrap_or_else(|| self.empty_acc());
+        if !self.guard.admit(values, limits) {
+            let mut acc = self
+                .overflow
+                .take()
+                .unwrap_or_else(|| self.shape.empty_acc());
             apply(shape, &mut acc, v);
             self.overflow = Some(acc);
             self.overflowed += 1;
             return;
         }
-        for (val, seen) in values.iter().zip(&mut self.seen) {
-            if !seen.contains(*val) {
-                seen.insert((*val).to_owned());
-            }
-        }
-        let mut acc = self.empty_acc();
+        let mut acc = self.shape.empty_acc();
         apply(shape, &mut acc, v);
         let state = State {
             values: values.iter().map(|s| (*s).to_owned()).collect(),
             acc,
         };
         self.series.entry(hash).or_default().push(state);
-        self.count += 1;
     }
 
     /// Appends the current cumulative samples at `t` to `out`.

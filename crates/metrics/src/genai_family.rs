@@ -7,11 +7,11 @@
 //! label's value limit, observations go to one `{otel_metric_overflow="true"}` series per
 //! family (as in [`crate::family`]) and are counted per family.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sextant_promql::Labels;
 
-use crate::family::{LabelHash, Limits, Shape, apply, emit};
+use crate::family::{Guard, LabelHash, Limits, Shape, apply, emit};
 use crate::spanmetrics::{DURATION_BUCKETS, TOKEN_BUCKETS, TTFT_BUCKETS};
 
 /// The six shared labels.
@@ -99,10 +99,7 @@ impl Accs {
         if slots.len() <= value {
             slots.resize(value + 1, None);
         }
-        let acc = slots[value].get_or_insert_with(|| match shape {
-            Shape::Counter => vec![0.0],
-            Shape::Histogram(b) => vec![0.0; b.len() + 2],
-        });
+        let acc = slots[value].get_or_insert_with(|| shape.empty_acc());
         apply(shape, acc, v);
     }
 }
@@ -114,12 +111,11 @@ struct Series {
 }
 
 /// The GenAI families of one tenant.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct GenAiFamilies {
     /// Keyed by the label hash, which is already a keyed hash: the map only spreads it.
     series: HashMap<u64, Vec<Series>, rustc_hash::FxBuildHasher>,
-    count: usize,
-    seen: [HashSet<String>; 6],
+    guard: Guard,
     overflow: Accs,
     overflowed: [u64; FAMILIES.len()],
 }
@@ -145,6 +141,15 @@ impl Target<'_> {
 }
 
 impl GenAiFamilies {
+    pub(crate) fn new() -> Self {
+        GenAiFamilies {
+            series: HashMap::default(),
+            guard: Guard::new(GENAI_LABELS.len()),
+            overflow: Accs::default(),
+            overflowed: [0; FAMILIES.len()],
+        }
+    }
+
     /// The series of `values` (hashed as `hash`), created if the guard allows, else overflow.
     pub(crate) fn target(
         &mut self,
@@ -161,43 +166,23 @@ impl GenAiFamilies {
                     .eq(values.iter().copied())
             })
         });
-        let index = match found {
-            Some(i) => i,
-            None => {
-                let label_full = values.iter().zip(&self.seen).any(|(val, seen)| {
-                    !seen.contains(*val) && seen.len() >= limits.max_label_values
-                });
-                if label_full || self.count >= limits.max_series {
-                    return Target {
-                        accs: &mut self.overflow,
-                        overflowed: Some(&mut self.overflowed),
-                    };
-                }
-                for (val, seen) in values.iter().zip(&mut self.seen) {
-                    if !seen.contains(*val) {
-                        seen.insert((*val).to_owned());
-                    }
-                }
-                self.count += 1;
-                let list = self.series.entry(key).or_default();
-                list.push(Series {
-                    values: values.iter().map(|s| (*s).to_owned()).collect(),
-                    accs: Accs::default(),
-                });
-                list.len() - 1
-            }
-        };
-        let list = self.series.get_mut(&key);
-        match list.and_then(|l| l.get_mut(index)) {
-            Some(s) => Target {
-                accs: &mut s.accs,
-                overflowed: None,
-            },
-            // Unreachable: the series was found or pushed above.
-            None => Target {
+        if found.is_none() && !self.guard.admit(values, limits) {
+            return Target {
                 accs: &mut self.overflow,
                 overflowed: Some(&mut self.overflowed),
-            },
+            };
+        }
+        let list = self.series.entry(key).or_default();
+        let index = found.unwrap_or_else(|| {
+            list.push(Series {
+                values: values.iter().map(|s| (*s).to_owned()).collect(),
+                accs: Accs::default(),
+            });
+            list.len() - 1
+        });
+        Target {
+            accs: &mut list[index].accs,
+            overflowed: None,
         }
     }
 

@@ -80,7 +80,7 @@ impl TenantFamilies {
                 TRACE_DURATION_LABELS,
                 Shape::Histogram(&LATENCY_BUCKETS),
             ),
-            genai: GenAiFamilies::default(),
+            genai: GenAiFamilies::new(),
         }
     }
 
