@@ -27,7 +27,10 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use serde::{Deserialize, Serialize};
 
+use crate::content_file::{ContentFile, ContentWriter};
+use crate::dedup::Encoder;
 use crate::error::{Result, StoreError};
+use crate::long_values::{self, BatchDecoder};
 use crate::schema::{SPAN_FORMAT_VERSION, col, span_schema};
 use crate::summary::{self, TraceId, TraceSummary};
 use crate::wal::sync_dir;
@@ -77,6 +80,8 @@ pub struct Block {
     /// Trace-id bloom filter per row group (`None` in blocks written without them, or where
     /// it cannot be read: the lookup then decodes the row group, as without filters).
     blooms: Vec<Option<Sbbf>>,
+    /// The store of long attribute values, in compacted blocks that have any.
+    content: Option<Arc<ContentFile>>,
 }
 
 /// A unique, time-ordered block id.
@@ -119,8 +124,19 @@ pub struct BlockWriter {
     tmp: PathBuf,
     final_dir: PathBuf,
     spans: ArrowWriter<File>,
+    traces: ArrowWriter<File>,
+    /// Summaries not yet written; all but the last are complete, since rows arrive sorted.
     summaries: Vec<TraceSummary>,
     meta: BlockMeta,
+    /// Compacted blocks move long attribute values into a content store (`crate::dedup`);
+    /// flushed ones do not: a compaction merges many of them at once, and each input's store
+    /// would have to be held decompressed while it does.
+    dedup: Option<Dedup>,
+}
+
+struct Dedup {
+    enc: Encoder,
+    out: Option<ContentWriter>,
 }
 
 impl BlockWriter {
@@ -131,6 +147,10 @@ impl BlockWriter {
         let path = tmp.join(SPANS_FILE);
         let file = File::create(&path).map_err(StoreError::io(&path))?;
         let spans = ArrowWriter::try_new(file, span_schema(), Some(writer_properties()))?;
+        let path = tmp.join(TRACES_FILE);
+        let file = File::create(&path).map_err(StoreError::io(&path))?;
+        let traces =
+            ArrowWriter::try_new(file, summary::summary_schema(), Some(writer_properties()))?;
         Ok(Self {
             final_dir: blocks_dir.join(&id),
             meta: BlockMeta {
@@ -148,7 +168,12 @@ impl BlockWriter {
             id,
             tmp,
             spans,
+            traces,
             summaries: Vec::new(),
+            dedup: (level > 0).then(|| Dedup {
+                enc: Encoder::new(),
+                out: None,
+            }),
         })
     }
 
@@ -164,8 +189,43 @@ impl BlockWriter {
                 _ => self.summaries.push(part),
             }
         }
+        // Written as they complete, so a compaction of millions of traces does not hold all
+        // their summaries (with their model and agent names) until the end.
+        if self.summaries.len() > ROW_GROUP_ROWS {
+            self.write_summaries(1)?;
+        }
         self.meta.spans += batch.num_rows() as u64;
-        self.spans.write(batch)?;
+        match self.dedup.as_mut() {
+            Some(d) => {
+                let encoded = long_values::encode_batch(batch, &mut d.enc)?;
+                let stored = d.enc.take_unflushed();
+                if !stored.is_empty() {
+                    let out = match d.out.as_mut() {
+                        Some(out) => out,
+                        None => d.out.insert(ContentWriter::create(&self.tmp)?),
+                    };
+                    out.append(stored)?;
+                }
+                self.spans.write(&encoded)?;
+            }
+            None => self.spans.write(batch)?,
+        }
+        Ok(())
+    }
+
+    /// Writes the pending summaries but the last `keep`.
+    fn write_summaries(&mut self, keep: usize) -> Result<()> {
+        let n = self.summaries.len().saturating_sub(keep);
+        if n == 0 {
+            return Ok(());
+        }
+        let done: Vec<TraceSummary> = self.summaries.drain(..n).collect();
+        for s in &done {
+            self.meta.min_start_unix_nano = self.meta.min_start_unix_nano.min(s.start_unix_nano);
+            self.meta.max_end_unix_nano = self.meta.max_end_unix_nano.max(s.end_unix_nano);
+        }
+        self.meta.traces += done.len() as u64;
+        self.traces.write(&summary::to_batch(&done)?)?;
         Ok(())
     }
 
@@ -183,18 +243,12 @@ impl BlockWriter {
 
     /// Closes the files, makes them durable and moves the block into place.
     pub fn finish(mut self) -> Result<Block> {
+        self.write_summaries(0)?;
         self.spans.close()?;
-        for s in &self.summaries {
-            self.meta.min_start_unix_nano = self.meta.min_start_unix_nano.min(s.start_unix_nano);
-            self.meta.max_end_unix_nano = self.meta.max_end_unix_nano.max(s.end_unix_nano);
+        self.traces.close()?;
+        if let Some(out) = self.dedup.take().and_then(|d| d.out) {
+            out.finish()?;
         }
-        self.meta.traces = self.summaries.len() as u64;
-        let path = self.tmp.join(TRACES_FILE);
-        let file = File::create(&path).map_err(StoreError::io(&path))?;
-        let mut w =
-            ArrowWriter::try_new(file, summary::summary_schema(), Some(writer_properties()))?;
-        w.write(&summary::to_batch(&self.summaries)?)?;
-        w.close()?;
         self.meta.size_bytes = dir_size(&self.tmp)?;
         let meta_path = self.tmp.join(META_FILE);
         let json = serde_json::to_vec_pretty(&self.meta).map_err(|e| StoreError::Meta {
@@ -302,6 +356,7 @@ impl Block {
             .collect();
         let dictionary_meta = dictionary_strings(&reader_meta)?;
         let blooms = read_blooms(&file, &reader_meta, &meta.id);
+        let content = ContentFile::open(dir)?.map(Arc::new);
         Ok(Self {
             meta,
             dir: dir.to_owned(),
@@ -309,6 +364,7 @@ impl Block {
             dictionary_meta,
             ranges,
             blooms,
+            content,
         })
     }
 
@@ -392,7 +448,7 @@ impl Block {
             .with_row_groups(groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
-        nonempty_batches(reader)
+        nonempty_batches(reader, &mut self.decoder())
     }
 
     /// The spans of every trace in `ids` (sorted, deduplicated), in one pass over the row
@@ -442,7 +498,7 @@ impl Block {
             .with_row_groups(groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
-        nonempty_batches(reader)
+        nonempty_batches(reader, &mut self.decoder())
     }
 
     /// The row groups among `groups` whose trace-id dictionary holds one of `wanted` (ids as
@@ -500,8 +556,15 @@ impl Block {
         &self.dictionary_meta
     }
 
+    /// What rebuilds the `attributes` column of the batches a reader of this block yields
+    /// (see [`Block::spans_reader`]): long values of compacted blocks are kept apart.
+    pub fn decoder(&self) -> BatchDecoder {
+        BatchDecoder::new(self.content.as_ref().map(|c| c.reader()))
+    }
+
     /// A reader over the spans file with `meta`, e.g. [`Block::spans_metadata`] re-derived
-    /// with a schema that reads strings as dictionaries.
+    /// with a schema that reads strings as dictionaries. Its batches must go through
+    /// [`Block::decoder`] when they hold the `attributes` column.
     pub fn spans_reader(
         &self,
         meta: ArrowReaderMetadata,
@@ -515,11 +578,17 @@ impl Block {
 
     /// All spans, in trace-id order, in batches of about `ROW_GROUP_ROWS`.
     pub fn scan(&self) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
-        let reader = self
-            .spans_builder()?
-            .with_batch_size(ROW_GROUP_ROWS)
-            .build()?;
-        Ok(reader.map(|b| crate::schema::upgrade(b?)))
+        self.scan_in(ROW_GROUP_ROWS)
+    }
+
+    /// All spans, in trace-id order, in batches of about `rows`.
+    pub fn scan_in(
+        &self,
+        rows: usize,
+    ) -> Result<impl Iterator<Item = Result<RecordBatch>> + use<>> {
+        let reader = self.spans_builder()?.with_batch_size(rows).build()?;
+        let mut decoder = self.decoder();
+        Ok(reader.map(move |b| decoder.apply(crate::schema::upgrade(b?)?)))
     }
 
     /// All spans with only the given columns (original schema indices, sorted, deduplicated;
@@ -536,7 +605,8 @@ impl Block {
             .with_projection(mask)
             .with_batch_size(ROW_GROUP_ROWS)
             .build()?;
-        Ok(reader.map(|b| b.map_err(StoreError::from)))
+        let mut decoder = self.decoder();
+        Ok(reader.map(move |b| decoder.apply(b?)))
     }
 
     /// Calls `f` for each trace summary of this block.
@@ -601,12 +671,13 @@ pub fn write_batches(
 /// The batches a filtered read yields, without the empty ones a row filter leaves.
 fn nonempty_batches(
     reader: impl Iterator<Item = std::result::Result<RecordBatch, arrow_schema::ArrowError>>,
+    decoder: &mut BatchDecoder,
 ) -> Result<Vec<RecordBatch>> {
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch?;
         if batch.num_rows() > 0 {
-            out.push(batch);
+            out.push(decoder.apply(batch)?);
         }
     }
     Ok(out)

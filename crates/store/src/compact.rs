@@ -14,6 +14,10 @@ use crate::error::Result;
 use crate::schema::col;
 use crate::summary::TraceId;
 
+/// Rows each input is read in: a merge holds one batch per input at a time, so its memory
+/// grows with the number of inputs times this.
+const INPUT_BATCH_ROWS: usize = 1024;
+
 /// One input block's read position.
 struct Cursor<I> {
     batches: I,
@@ -70,7 +74,7 @@ pub fn merge_blocks(blocks_dir: &Path, inputs: &[std::sync::Arc<Block>]) -> Resu
     writer.set_wal_cut(inputs.iter().map(|b| b.meta.wal_cut).max().unwrap_or(0));
     let mut cursors = Vec::with_capacity(inputs.len());
     for block in inputs {
-        cursors.push(Cursor::new(block.scan()?)?);
+        cursors.push(Cursor::new(block.scan_in(INPUT_BATCH_ROWS)?)?);
     }
     let mut heap = BinaryHeap::new();
     for (i, c) in cursors.iter().enumerate() {

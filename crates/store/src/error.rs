@@ -21,6 +21,9 @@ pub enum StoreError {
     /// A protobuf blob stored by Sextant could not be decoded.
     #[error("corrupt stored protobuf: {0}")]
     Decode(#[from] prost::DecodeError),
+    /// A block's content store (long attribute values) is damaged.
+    #[error("corrupt content store {path}: {reason}")]
+    Content { path: PathBuf, reason: String },
     /// Block metadata could not be read or written.
     #[error("block metadata error in {path}: {reason}")]
     Meta { path: PathBuf, reason: String },

@@ -19,10 +19,13 @@
 pub mod block;
 pub mod compact;
 pub mod config;
+pub mod content_file;
+pub mod dedup;
 pub mod error;
 pub mod genai;
 pub mod head;
 mod listing;
+pub mod long_values;
 mod maintenance;
 pub mod metrics;
 mod read;

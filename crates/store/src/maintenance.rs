@@ -95,7 +95,12 @@ fn enforce_retention(shared: &Shared, tenant: &Tenant) -> Result<()> {
     Ok(())
 }
 
-/// Blocks to merge next: the oldest small blocks, up to `max_block_spans` in all.
+/// Most blocks one merge reads: a merge holds a row group's column chunks of every input at
+/// once (a few MiB each), so fan-in bounds its memory; more blocks take more merges.
+const MAX_MERGE_INPUTS: usize = 16;
+
+/// Blocks to merge next: the oldest small blocks, up to `max_block_spans` in all and
+/// [`MAX_MERGE_INPUTS`] blocks.
 pub(crate) fn pick_compaction(
     blocks: &[Arc<Block>],
     min_blocks: usize,
@@ -113,7 +118,8 @@ pub(crate) fn pick_compaction(
     let mut picked = Vec::new();
     let mut spans = 0;
     for b in small {
-        if spans + b.meta.spans > max_block_spans && picked.len() >= 2 {
+        let full = spans + b.meta.spans > max_block_spans || picked.len() == MAX_MERGE_INPUTS;
+        if full && picked.len() >= 2 {
             break;
         }
         spans += b.meta.spans;

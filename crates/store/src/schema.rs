@@ -5,7 +5,9 @@
 //! `Span` that carries only those fields); resource and scope travel in one `origin` blob that is
 //! identical for all spans of a scope, so Parquet's dictionary encoding stores it once per page.
 //! Version 2 appends the canonical GenAI columns (`crate::genai`); version 1 blocks read as if
-//! those columns were all null.
+//! those columns were all null. Version 3 keeps the columns; in a block that has a content
+//! store, an `attributes` value may have its long strings moved there (`crate::long_values`),
+//! and readers rebuild it (`Block::decoder`).
 
 use std::sync::{Arc, LazyLock};
 
@@ -24,7 +26,7 @@ use crate::error::Result;
 use crate::genai::{GenAiBuilder, SpanEnricher};
 
 /// Version of the span layout written by this build; stored in every block's metadata.
-pub const SPAN_FORMAT_VERSION: u32 = 2;
+pub const SPAN_FORMAT_VERSION: u32 = 3;
 
 pub mod col {
     pub const TRACE_ID: usize = 0;

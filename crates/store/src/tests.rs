@@ -9,6 +9,8 @@ use prost::Message;
 use crate::genai::NoEnrichment;
 use crate::testutil::{sample_request, sample_request_at, trace_id};
 use crate::{SpanBatchBuilder, Store, StoreConfig, StoreMetrics, TraceQuery};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
 fn config(dir: &std::path::Path) -> StoreConfig {
     let mut c = StoreConfig::new(dir);
@@ -580,4 +582,149 @@ fn repricing_rewrites_costs_and_totals_once() {
         .expect("found");
     assert!((s.genai.cost_usd - 36.0 * 2e-6).abs() < 1e-12);
     assert_eq!(store.snapshot("a").blocks.len(), 1, "the old block is gone");
+}
+
+/// `sample_request` whose spans also carry a long text that repeats across spans (a shared
+/// preamble, then a part of a long document chosen by span).
+fn request_with_long_values(seed: u64) -> ExportTraceServiceRequest {
+    let document: String = (0..3000)
+        .map(|i| format!("word{} ", i * 7919 % 997))
+        .collect();
+    let mut req = sample_request(40, 4, seed);
+    for span in req
+        .resource_spans
+        .iter_mut()
+        .flat_map(|rs| &mut rs.scope_spans)
+        .flat_map(|ss| &mut ss.spans)
+    {
+        let at = (span.span_id[7] as usize * 97 + seed as usize * 31) % 10_000;
+        let text = format!("You are a careful agent. {}", &document[at..at + 700]);
+        span.attributes.push(crate::testutil::kv(
+            "app.document",
+            Value::StringValue(text),
+        ));
+    }
+    req
+}
+
+fn attribute_blobs(batches: &[arrow_array::RecordBatch]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    use arrow_array::cast::AsArray;
+    let mut out: Vec<(Vec<u8>, Vec<u8>)> = batches
+        .iter()
+        .flat_map(|b| {
+            let ids = b.column(crate::schema::col::SPAN_ID).as_fixed_size_binary();
+            let attrs = b.column(crate::schema::col::ATTRIBUTES).as_binary::<i32>();
+            (0..b.num_rows())
+                .map(|i| (ids.value(i).to_vec(), attrs.value(i).to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn compaction_moves_long_values_to_a_content_store_and_reads_them_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(dir.path());
+    cfg.compaction.min_blocks = 2;
+    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
+    for seed in 0..4 {
+        write(&store, "a", &request_with_long_values(seed));
+        store.flush().expect("flush");
+    }
+    let before: Vec<_> = store
+        .snapshot("a")
+        .blocks
+        .iter()
+        .flat_map(|b| b.scan().expect("scan").map(|r| r.expect("batch")))
+        .collect();
+    let flushed_bytes: u64 = store
+        .snapshot("a")
+        .blocks
+        .iter()
+        .map(|b| b.meta.size_bytes)
+        .sum();
+    assert!(
+        store
+            .snapshot("a")
+            .blocks
+            .iter()
+            .all(|b| !b.dir().join(crate::content_file::CONTENT_FILE).exists())
+    );
+    store.run_maintenance().expect("compact");
+    let blocks = store.snapshot("a").blocks;
+    assert_eq!(blocks.len(), 1);
+    assert!(
+        blocks[0]
+            .dir()
+            .join(crate::content_file::CONTENT_FILE)
+            .exists()
+    );
+    assert!(
+        blocks[0].meta.size_bytes < flushed_bytes / 2,
+        "{} vs {flushed_bytes}",
+        blocks[0].meta.size_bytes
+    );
+    let after: Vec<_> = blocks[0]
+        .scan()
+        .expect("scan")
+        .map(|r| r.expect("batch"))
+        .collect();
+    assert_eq!(attribute_blobs(&after), attribute_blobs(&before));
+    let expected = request_with_long_values(2);
+    let id: [u8; 16] = trace_id(2, 7).try_into().expect("16 bytes");
+    let found = store.find_trace("a", &id).expect("find");
+    let spans: Vec<_> = found
+        .iter()
+        .flat_map(|rs| &rs.scope_spans)
+        .flat_map(|ss| &ss.spans)
+        .collect();
+    assert_eq!(spans.len(), 4);
+    for span in spans {
+        let sent = expected
+            .resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans)
+            .find(|s| s.span_id == span.span_id)
+            .expect("sent");
+        assert_eq!(span.attributes, sent.attributes);
+    }
+    drop(store);
+    let store = open(dir.path(), NoEnrichment);
+    assert_eq!(span_count(&store, "a", 3, 11), 4);
+}
+
+#[test]
+fn many_blocks_compact_in_rounds_of_bounded_fan_in_and_keep_long_values() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut cfg = config(dir.path());
+    cfg.compaction.min_blocks = 2;
+    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
+    for seed in 0..18 {
+        write(&store, "a", &request_with_long_values(seed));
+        store.flush().expect("flush");
+    }
+    let before: Vec<_> = store
+        .snapshot("a")
+        .blocks
+        .iter()
+        .flat_map(|b| b.scan().expect("scan").map(|r| r.expect("batch")))
+        .collect();
+    store.run_maintenance().expect("compact");
+    let blocks = store.snapshot("a").blocks;
+    assert_eq!(
+        blocks.len(),
+        1,
+        "16 blocks merge first, then the result with the last two"
+    );
+    assert_eq!(blocks[0].meta.level, 2);
+    assert_eq!(blocks[0].meta.spans, 18 * 40 * 4);
+    let after: Vec<_> = blocks[0]
+        .scan()
+        .expect("scan")
+        .map(|r| r.expect("batch"))
+        .collect();
+    assert_eq!(attribute_blobs(&after), attribute_blobs(&before));
 }

@@ -24,7 +24,7 @@ use super::{CandidateSearch, CmpOp, ColumnIndex, ScanStats, Test, fold_rows, spa
 use crate::block::{Block, ROW_GROUP_ROWS};
 use arrow_array::RecordBatch;
 
-use crate::error::{Result, StoreError};
+use crate::error::Result;
 use crate::schema::col;
 use crate::summary::TraceId;
 
@@ -119,8 +119,9 @@ fn predicate_masks(
         .build()?;
     let proj = ColumnIndex::of(pred_cols.to_vec());
     let mut masks = Vec::new();
+    let mut decoder = block.decoder();
     for batch in reader {
-        let batch = batch?;
+        let batch = decoder.apply(batch?)?;
         stats.inspected_spans += batch.num_rows() as u64;
         stats.inspected_bytes += batch.get_array_memory_size() as u64;
         masks.extend(span_masks(&batch, &proj, &search.groups));
@@ -183,7 +184,8 @@ pub(super) fn read_dictionary(
         .with_projection(projection)
         .with_batch_size(ROW_GROUP_ROWS)
         .build()?;
-    Ok(reader.map(|b| b.map_err(StoreError::from)))
+    let mut decoder = block.decoder();
+    Ok(reader.map(move |b| decoder.apply(b?)))
 }
 
 /// Whether a row group's statistics leave room for a span in the time range that satisfies
