@@ -607,9 +607,12 @@ fn request_with_long_values(seed: u64) -> ExportTraceServiceRequest {
     req
 }
 
-fn attribute_blobs(batches: &[arrow_array::RecordBatch]) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// A span id and its stored attribute blob.
+type Blob = (Vec<u8>, Vec<u8>);
+
+fn attribute_blobs(batches: &[arrow_array::RecordBatch]) -> Vec<Blob> {
     use arrow_array::cast::AsArray;
-    let mut out: Vec<(Vec<u8>, Vec<u8>)> = batches
+    let mut out: Vec<Blob> = batches
         .iter()
         .flat_map(|b| {
             let ids = b.column(crate::schema::col::SPAN_ID).as_fixed_size_binary();
@@ -623,55 +626,47 @@ fn attribute_blobs(batches: &[arrow_array::RecordBatch]) -> Vec<(Vec<u8>, Vec<u8
     out
 }
 
-#[test]
-fn compaction_moves_long_values_to_a_content_store_and_reads_them_back() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = config(dir.path());
+/// A store (compacting from two small blocks) that flushed `flushes` blocks of
+/// `request_with_long_values`, with the attribute blobs as flushed, sorted by span id.
+fn flushed_long_values(dir: &std::path::Path, flushes: u64) -> (Store, Vec<Blob>) {
+    let mut cfg = config(dir);
     cfg.compaction.min_blocks = 2;
     let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
-    for seed in 0..4 {
+    for seed in 0..flushes {
         write(&store, "a", &request_with_long_values(seed));
         store.flush().expect("flush");
     }
-    let before: Vec<_> = store
-        .snapshot("a")
-        .blocks
+    let blobs = blobs_of(&store.snapshot("a").blocks);
+    (store, blobs)
+}
+
+fn blobs_of(blocks: &[Arc<crate::block::Block>]) -> Vec<Blob> {
+    let batches: Vec<_> = blocks
         .iter()
         .flat_map(|b| b.scan().expect("scan").map(|r| r.expect("batch")))
         .collect();
-    let flushed_bytes: u64 = store
-        .snapshot("a")
-        .blocks
-        .iter()
-        .map(|b| b.meta.size_bytes)
-        .sum();
-    assert!(
-        store
-            .snapshot("a")
-            .blocks
-            .iter()
-            .all(|b| !b.dir().join(crate::content_file::CONTENT_FILE).exists())
-    );
+    attribute_blobs(&batches)
+}
+
+fn has_content_store(block: &crate::block::Block) -> bool {
+    block.dir().join(crate::content_file::CONTENT_FILE).exists()
+}
+
+#[test]
+fn compaction_moves_long_values_to_a_content_store_and_reads_them_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, before) = flushed_long_values(dir.path(), 4);
+    let flushed = store.snapshot("a").blocks;
+    let flushed_bytes: u64 = flushed.iter().map(|b| b.meta.size_bytes).sum();
+    assert!(!flushed.iter().any(|b| has_content_store(b)));
+    drop(flushed);
     store.run_maintenance().expect("compact");
     let blocks = store.snapshot("a").blocks;
     assert_eq!(blocks.len(), 1);
-    assert!(
-        blocks[0]
-            .dir()
-            .join(crate::content_file::CONTENT_FILE)
-            .exists()
-    );
-    assert!(
-        blocks[0].meta.size_bytes < flushed_bytes / 2,
-        "{} vs {flushed_bytes}",
-        blocks[0].meta.size_bytes
-    );
-    let after: Vec<_> = blocks[0]
-        .scan()
-        .expect("scan")
-        .map(|r| r.expect("batch"))
-        .collect();
-    assert_eq!(attribute_blobs(&after), attribute_blobs(&before));
+    assert!(has_content_store(&blocks[0]));
+    let size = blocks[0].meta.size_bytes;
+    assert!(size < flushed_bytes / 2, "{size} vs {flushed_bytes}");
+    assert_eq!(blobs_of(&blocks), before);
     let expected = request_with_long_values(2);
     let id: [u8; 16] = trace_id(2, 7).try_into().expect("16 bytes");
     let found = store.find_trace("a", &id).expect("find");
@@ -699,19 +694,7 @@ fn compaction_moves_long_values_to_a_content_store_and_reads_them_back() {
 #[test]
 fn many_blocks_compact_in_rounds_of_bounded_fan_in_and_keep_long_values() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut cfg = config(dir.path());
-    cfg.compaction.min_blocks = 2;
-    let store = Store::open(cfg, StoreMetrics::default(), Arc::new(NoEnrichment)).expect("open");
-    for seed in 0..18 {
-        write(&store, "a", &request_with_long_values(seed));
-        store.flush().expect("flush");
-    }
-    let before: Vec<_> = store
-        .snapshot("a")
-        .blocks
-        .iter()
-        .flat_map(|b| b.scan().expect("scan").map(|r| r.expect("batch")))
-        .collect();
+    let (store, before) = flushed_long_values(dir.path(), 18);
     store.run_maintenance().expect("compact");
     let blocks = store.snapshot("a").blocks;
     assert_eq!(
@@ -721,10 +704,5 @@ fn many_blocks_compact_in_rounds_of_bounded_fan_in_and_keep_long_values() {
     );
     assert_eq!(blocks[0].meta.level, 2);
     assert_eq!(blocks[0].meta.spans, 18 * 40 * 4);
-    let after: Vec<_> = blocks[0]
-        .scan()
-        .expect("scan")
-        .map(|r| r.expect("batch"))
-        .collect();
-    assert_eq!(attribute_blobs(&after), attribute_blobs(&before));
+    assert_eq!(blobs_of(&blocks), before);
 }
