@@ -1,7 +1,13 @@
 //! A block's content store on disk (`content.bin`): the bytes `crate::dedup::Encoder` stored,
 //! in independently zstd-compressed frames of [`FRAME`] bytes, so a read decompresses only
-//! the frames it touches. The file ends with the end offset of every frame (u64 LE), the
-//! frame count (u64 LE), the frame size (u32 LE) and the magic `SXC1`.
+//! the frames it touches. Small frames compress poorly on their own, so the writer first
+//! trains a zstd dictionary on the store's first [`DICT_SAMPLE`] bytes (the words and
+//! phrases of the text) and compresses every frame with it: on prose this stores about a fifth
+//! less than frames without one.
+//!
+//! Layout: the dictionary (may be empty), the frames, then the end offset of every frame (u64
+//! LE), the frame count (u64 LE), the frame size (u32 LE), the dictionary length (u64 LE) and
+//! the magic `SXC2`.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
@@ -16,8 +22,14 @@ pub const CONTENT_FILE: &str = "content.bin";
 /// Uncompressed bytes per frame: small enough that a trace lookup decompresses little, large
 /// enough for zstd to find the text's own repetitions.
 const FRAME: usize = 32 << 10;
-const MAGIC: &[u8; 4] = b"SXC1";
-const TRAILER: usize = 8 + 4 + 4;
+const MAGIC: &[u8; 4] = b"SXC2";
+const TRAILER: usize = 8 + 4 + 8 + 4;
+/// Store bytes held back to train the dictionary on; a smaller store trains on all of it...
+const DICT_SAMPLE: usize = 8 << 20;
+/// ...unless it is smaller than this, when a dictionary would cost more than it saves.
+const MIN_DICT_SAMPLE: usize = 256 << 10;
+const MAX_DICT: usize = 110 << 10;
+const LEVEL: i32 = 3;
 /// Decompressed frames one reader keeps (a scan of a block touches frames in any order).
 const READER_CACHE_BYTES: usize = 64 << 20;
 
@@ -25,6 +37,10 @@ const READER_CACHE_BYTES: usize = 64 << 20;
 pub struct ContentWriter {
     path: PathBuf,
     out: BufWriter<File>,
+    /// Bytes held back until the dictionary is trained (`None` once it is).
+    sample: Option<Vec<u8>>,
+    compressor: Option<zstd::bulk::Compressor<'static>>,
+    dict_len: u64,
     pending: Vec<u8>,
     ends: Vec<u64>,
     written: u64,
@@ -37,6 +53,9 @@ impl ContentWriter {
         Ok(Self {
             out: BufWriter::new(file),
             path,
+            sample: Some(Vec::new()),
+            compressor: None,
+            dict_len: 0,
             pending: Vec::with_capacity(FRAME),
             ends: Vec::new(),
             written: 0,
@@ -44,7 +63,39 @@ impl ContentWriter {
     }
 
     /// Appends store bytes, writing every frame they complete.
-    pub fn append(&mut self, mut bytes: &[u8]) -> Result<()> {
+    pub fn append(&mut self, bytes: &[u8]) -> Result<()> {
+        let Some(sample) = self.sample.as_mut() else {
+            return self.frames(bytes);
+        };
+        sample.extend_from_slice(bytes);
+        if sample.len() >= DICT_SAMPLE {
+            self.start()?;
+        }
+        Ok(())
+    }
+
+    /// Trains the dictionary on the held-back bytes, writes it, then their frames.
+    fn start(&mut self) -> Result<()> {
+        let sample = self.sample.take().unwrap_or_default();
+        let dict = if sample.len() >= MIN_DICT_SAMPLE {
+            let sizes: Vec<usize> = sample.chunks(FRAME).map(<[u8]>::len).collect();
+            // A store the trainer finds nothing in (too uniform, say) goes without one.
+            zstd::dict::from_continuous(&sample, &sizes, MAX_DICT).unwrap_or_default()
+        } else {
+            Vec::new()
+        };
+        let compressor = zstd::bulk::Compressor::with_dictionary(LEVEL, &dict)
+            .map_err(StoreError::io(&self.path))?;
+        self.compressor = Some(compressor);
+        self.out
+            .write_all(&dict)
+            .map_err(StoreError::io(&self.path))?;
+        self.dict_len = dict.len() as u64;
+        self.written = self.dict_len;
+        self.frames(&sample)
+    }
+
+    fn frames(&mut self, mut bytes: &[u8]) -> Result<()> {
         while !bytes.is_empty() {
             let take = (FRAME - self.pending.len()).min(bytes.len());
             self.pending.extend_from_slice(&bytes[..take]);
@@ -57,7 +108,15 @@ impl ContentWriter {
     }
 
     fn write_frame(&mut self) -> Result<()> {
-        let z = zstd::bulk::compress(&self.pending, 3).map_err(StoreError::io(&self.path))?;
+        let Some(compressor) = self.compressor.as_mut() else {
+            return Err(StoreError::Content {
+                path: self.path.clone(),
+                reason: "frame written before the dictionary".into(),
+            });
+        };
+        let z = compressor
+            .compress(&self.pending)
+            .map_err(StoreError::io(&self.path))?;
         self.out.write_all(&z).map_err(StoreError::io(&self.path))?;
         self.written += z.len() as u64;
         self.ends.push(self.written);
@@ -67,6 +126,9 @@ impl ContentWriter {
 
     /// Writes the last frame and the index, and syncs the file.
     pub fn finish(mut self) -> Result<()> {
+        if self.sample.is_some() {
+            self.start()?;
+        }
         if !self.pending.is_empty() {
             self.write_frame()?;
         }
@@ -76,6 +138,7 @@ impl ContentWriter {
         }
         tail.extend_from_slice(&(self.ends.len() as u64).to_le_bytes());
         tail.extend_from_slice(&(FRAME as u32).to_le_bytes());
+        tail.extend_from_slice(&self.dict_len.to_le_bytes());
         tail.extend_from_slice(MAGIC);
         let io = StoreError::io(&self.path);
         self.out
@@ -91,6 +154,7 @@ impl ContentWriter {
 pub struct ContentFile {
     path: PathBuf,
     file: Arc<File>,
+    dict: Vec<u8>,
     ends: Vec<u64>,
     frame: usize,
 }
@@ -120,12 +184,18 @@ impl ContentFile {
                 .rev()
                 .fold(0u64, |a, b| a << 8 | *b as u64)
         };
-        let (count, frame) = (word(0..8), word(8..12) as usize);
-        if &trailer[12..] != MAGIC || frame == 0 {
+        let (count, frame, dict_len) = (word(0..8), word(8..12) as usize, word(12..20));
+        if &trailer[20..] != MAGIC || frame == 0 {
             return Err(corrupt("bad trailer"));
         }
-        let index_len = count.checked_mul(8).filter(|n| n + (TRAILER as u64) <= len);
+        let index_len = count.checked_mul(8).filter(|n| {
+            n.checked_add(TRAILER as u64 + dict_len)
+                .is_some_and(|total| total <= len)
+        });
         let index_len = index_len.ok_or_else(|| corrupt("frame count past the file"))?;
+        let mut dict = vec![0u8; dict_len as usize];
+        file.read_exact_at(&mut dict, 0)
+            .map_err(StoreError::io(&path))?;
         let mut index = vec![0u8; index_len as usize];
         file.read_exact_at(&mut index, len - TRAILER as u64 - index_len)
             .map_err(StoreError::io(&path))?;
@@ -133,12 +203,15 @@ impl ContentFile {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect();
-        if ends.windows(2).any(|w| w[0] > w[1]) || ends.last().is_some_and(|e| *e > len) {
+        let first = std::iter::once(dict_len);
+        let starts_ok = first.chain(ends.iter().copied()).collect::<Vec<_>>();
+        if starts_ok.windows(2).any(|w| w[0] > w[1]) || ends.last().is_some_and(|e| *e > len) {
             return Err(corrupt("frame index out of order"));
         }
         Ok(Some(Self {
             path,
             file: Arc::new(file),
+            dict,
             ends,
             frame,
         }))
@@ -148,6 +221,7 @@ impl ContentFile {
     pub fn reader(self: &Arc<Self>) -> ContentReader {
         ContentReader {
             content: self.clone(),
+            decompressor: None,
             cache: HashMap::new(),
             order: VecDeque::new(),
             cached: 0,
@@ -161,25 +235,23 @@ impl ContentFile {
         }
     }
 
-    fn load(&self, i: usize) -> Result<Arc<[u8]>> {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        let end = self.ends[i];
-        let mut z = vec![0u8; (end - start) as usize];
+    /// The compressed bytes of frame `i`.
+    fn compressed(&self, i: usize) -> Result<Vec<u8>> {
+        let dict_len = self.dict.len() as u64;
+        let start = if i == 0 { dict_len } else { self.ends[i - 1] };
+        let mut z = vec![0u8; (self.ends[i] - start) as usize];
         self.file
             .read_exact_at(&mut z, start)
             .map_err(StoreError::io(&self.path))?;
-        let raw = zstd::bulk::decompress(&z, self.frame)
-            .map_err(|e| self.corrupt(format!("frame {i}: {e}")))?;
-        if raw.len() != self.frame && i + 1 != self.ends.len() {
-            return Err(self.corrupt(format!("frame {i} holds {} bytes", raw.len())));
-        }
-        Ok(raw.into())
+        Ok(z)
     }
 }
 
 /// Reads store ranges, decompressing each frame once while it stays in the cache.
 pub struct ContentReader {
     content: Arc<ContentFile>,
+    /// Made with the dictionary on the first frame read.
+    decompressor: Option<zstd::bulk::Decompressor<'static>>,
     cache: HashMap<usize, Arc<[u8]>>,
     order: VecDeque<usize>,
     cached: usize,
@@ -214,6 +286,25 @@ impl ContentReader {
         Ok(())
     }
 
+    fn load(&mut self, i: usize) -> Result<Arc<[u8]>> {
+        let content = &self.content;
+        let z = content.compressed(i)?;
+        let dec = match self.decompressor.as_mut() {
+            Some(d) => d,
+            None => self.decompressor.insert(
+                zstd::bulk::Decompressor::with_dictionary(&content.dict)
+                    .map_err(|e| content.corrupt(format!("dictionary: {e}")))?,
+            ),
+        };
+        let raw = dec
+            .decompress(&z, content.frame)
+            .map_err(|e| content.corrupt(format!("frame {i}: {e}")))?;
+        if raw.len() != content.frame && i + 1 != content.ends.len() {
+            return Err(content.corrupt(format!("frame {i} holds {} bytes", raw.len())));
+        }
+        Ok(raw.into())
+    }
+
     fn frame(&mut self, i: usize) -> Result<Arc<[u8]>> {
         if let Some(f) = self.cache.get(&i) {
             return Ok(f.clone());
@@ -221,7 +312,7 @@ impl ContentReader {
         if i >= self.content.ends.len() {
             return Err(self.content.corrupt(format!("frame {i} past the store")));
         }
-        let data = self.content.load(i)?;
+        let data = self.load(i)?;
         while self.cached + data.len() > READER_CACHE_BYTES {
             let Some(old) = self.order.pop_front() else {
                 break;
@@ -241,10 +332,9 @@ impl ContentReader {
 mod tests {
     use super::*;
 
-    #[test]
-    fn ranges_read_back_across_frames() {
+    /// Writes `data` in two appends and reads ranges of it back, across frame boundaries.
+    fn write_and_read_back(data: &[u8]) -> Arc<ContentFile> {
         let dir = tempfile::tempdir().expect("tempdir");
-        let data: Vec<u8> = (0..FRAME * 3 + 100).map(|i| (i * 31 % 251) as u8).collect();
         let mut w = ContentWriter::create(dir.path()).expect("create");
         w.append(&data[..FRAME + 7]).expect("append");
         w.append(&data[FRAME + 7..]).expect("append");
@@ -252,22 +342,41 @@ mod tests {
         let file = ContentFile::open(dir.path())
             .expect("open")
             .expect("present");
-        let mut r = Arc::new(file).reader();
+        let file = Arc::new(file);
+        let mut r = file.reader();
+        let n = data.len();
         for (off, len) in [
             (0, 10),
             (FRAME - 5, 10),
             (FRAME * 2 - 1, FRAME + 2),
-            (FRAME * 3 + 90, 10),
+            (n - 10, 10),
         ] {
             let mut out = Vec::new();
             r.read(off as u64, len as u64, &mut out).expect("read");
             assert_eq!(out, &data[off..off + len]);
         }
         let mut out = Vec::new();
-        assert!(
-            r.read((FRAME * 3 + 95) as u64, 10, &mut out).is_err(),
-            "past the end"
-        );
+        assert!(r.read(n as u64 - 5, 10, &mut out).is_err(), "past the end");
+        file
+    }
+
+    #[test]
+    fn ranges_read_back_across_frames() {
+        let data: Vec<u8> = (0..FRAME * 3 + 100).map(|i| (i * 31 % 251) as u8).collect();
+        let file = write_and_read_back(&data);
+        assert!(file.dict.is_empty(), "too little to train a dictionary on");
+    }
+
+    #[test]
+    fn a_dictionary_is_trained_on_a_larger_store_and_used_to_read_it() {
+        let words: Vec<String> = (0..500)
+            .map(|i| format!("w{}x{}", i * 7919 % 503, i % 7))
+            .collect();
+        let text: Vec<u8> = (0..120_000usize)
+            .flat_map(|i| format!("{} ", words[(i * 2_654_435_761) % words.len()]).into_bytes())
+            .collect();
+        let file = write_and_read_back(&text);
+        assert!(!file.dict.is_empty());
     }
 
     #[test]
