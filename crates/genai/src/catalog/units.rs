@@ -342,14 +342,6 @@ impl Usage {
     pub fn get(&self, unit: usize) -> Option<u64> {
         self.values.get(unit).copied().flatten()
     }
-
-    /// Reported figures, by unit index.
-    fn reported(&self) -> impl Iterator<Item = (usize, u64)> + '_ {
-        self.values
-            .iter()
-            .enumerate()
-            .filter_map(|(u, v)| v.map(|v| (u, v)))
-    }
 }
 
 /// A model's resolved price list: unit index → price.
@@ -377,10 +369,6 @@ pub enum UsageError {
     Missing(&'static str),
 }
 
-fn is_descendant(ancestor: &Unit, unit: &Unit) -> bool {
-    ancestor.dims.iter().all(|d| unit.dims.contains(d))
-}
-
 /// The order `calc` bills units in: most specific first (more dimensions), then by name.
 fn billing_key(u: usize) -> (std::cmp::Reverse<usize>, &'static str) {
     (std::cmp::Reverse(UNITS[u].dims.len()), UNITS[u].usage_key)
@@ -392,10 +380,118 @@ pub fn sort_units(prices: &mut UnitPrices) {
     prices.sort_by_key(|(u, _)| billing_key(*u));
 }
 
+// Relations between units, computed from `UNITS` at compile time: every priced span asks them
+// several times, and comparing dimension strings cost more than the rest of the arithmetic.
+
+/// Bit `d` of `DESCENDANTS[a]`: every dimension of unit `a` is one of unit `d` (`d` is `a` or
+/// more specific than it).
+static DESCENDANTS: [u32; UNIT_COUNT] = {
+    let mut t = [0u32; UNIT_COUNT];
+    let mut a = 0;
+    while a < UNIT_COUNT {
+        let mut d = 0;
+        while d < UNIT_COUNT {
+            if dims_within(UNITS[a].dims, UNITS[d].dims) {
+                t[a] |= 1 << d;
+            }
+            d += 1;
+        }
+        a += 1;
+    }
+    t
+};
+
+/// `RANK[u]`: the unit's place in billing order (`billing_key`), so a list is checked for
+/// order without comparing names.
+static RANK: [u8; UNIT_COUNT] = {
+    let mut t = [0u8; UNIT_COUNT];
+    let mut u = 0;
+    while u < UNIT_COUNT {
+        let mut v = 0;
+        while v < UNIT_COUNT {
+            let (du, dv) = (UNITS[u].dims.len(), UNITS[v].dims.len());
+            if dv > du || (dv == du && str_less(UNITS[v].usage_key, UNITS[u].usage_key)) {
+                t[u] += 1;
+            }
+            v += 1;
+        }
+        u += 1;
+    }
+    t
+};
+
+/// Which side of a breakdown a unit's cost goes to: its `direction` dimension.
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Input,
+    Output,
+    Neither,
+}
+
+static DIRECTION: [Direction; UNIT_COUNT] = {
+    let mut t = [Direction::Neither; UNIT_COUNT];
+    let mut u = 0;
+    while u < UNIT_COUNT {
+        if dims_within(&[("direction", "input")], UNITS[u].dims) {
+            t[u] = Direction::Input;
+        } else if dims_within(&[("direction", "output")], UNITS[u].dims) {
+            t[u] = Direction::Output;
+        }
+        u += 1;
+    }
+    t
+};
+
+/// Unit `d` is more specific than unit `a` (or is `a`).
+fn is_descendant(a: usize, d: usize) -> bool {
+    DESCENDANTS[a] & (1 << d) != 0
+}
+
+/// Every `(key, value)` of `dims` is in `of`.
+const fn dims_within(dims: &[(&str, &str)], of: &[(&str, &str)]) -> bool {
+    let mut i = 0;
+    while i < dims.len() {
+        let mut j = 0;
+        while j < of.len() && !(str_eq(dims[i].0, of[j].0) && str_eq(dims[i].1, of[j].1)) {
+            j += 1;
+        }
+        if j == of.len() {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() && a[i] == b[i] {
+        i += 1;
+    }
+    i == a.len()
+}
+
+/// `a < b` as `str` orders them (bytewise).
+const fn str_less(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
 /// Prices a usage (see the module doc for how nested units are billed once).
 pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError> {
     // Catalog lists come sorted (`sort_units`); a list built elsewhere is sorted here.
-    if !prices.is_sorted_by_key(|(u, _)| billing_key(*u)) {
+    if !prices.is_sorted_by_key(|(u, _)| RANK[*u]) {
         let mut sorted = prices.clone();
         sort_units(&mut sorted);
         return calc(&sorted, usage);
@@ -412,7 +508,7 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
         };
         let covered: u64 = leaves[..n]
             .iter()
-            .filter(|(d, _)| d != u && is_descendant(unit, &UNITS[*d]))
+            .filter(|(d, _)| d != u && is_descendant(*u, *d))
             .map(|(_, v)| *v)
             .sum();
         let leaf = total
@@ -437,15 +533,10 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
         let unit = &UNITS[*u];
         let usd = unit_price(price, threshold) * (*leaf as f64) / unit.per;
         b.total_usd += usd;
-        match unit
-            .dims
-            .iter()
-            .find(|(k, _)| *k == "direction")
-            .map(|(_, v)| *v)
-        {
-            Some("input") => b.input_usd += usd,
-            Some("output") => b.output_usd += usd,
-            _ => {}
+        match DIRECTION[*u] {
+            Direction::Input => b.input_usd += usd,
+            Direction::Output => b.output_usd += usd,
+            Direction::Neither => {}
         }
     }
     Ok(b)
@@ -454,9 +545,14 @@ pub fn calc(prices: &UnitPrices, usage: &Usage) -> Result<Breakdown, UsageError>
 /// A missing figure counts as 0 unless a more specific figure is reported (then it is ambiguous).
 fn infer_missing(u: usize, usage: &Usage) -> Result<u64, UsageError> {
     let unit = &UNITS[u];
-    let has_descendant = usage
-        .reported()
-        .any(|(r, v)| v > 0 && r != u && is_descendant(unit, &UNITS[r]));
+    // The more specific units only, not every reported figure.
+    let mut more_specific = DESCENDANTS[u] & !(1 << u);
+    let mut has_descendant = false;
+    while more_specific != 0 && !has_descendant {
+        let r = more_specific.trailing_zeros() as usize;
+        has_descendant = usage.get(r).is_some_and(|v| v > 0);
+        more_specific &= more_specific - 1;
+    }
     if has_descendant {
         Err(UsageError::Missing(unit.usage_key))
     } else {
@@ -496,6 +592,34 @@ mod tests {
         assert_eq!(UNITS[idx::REASONING].usage_key, "output_reasoning_tokens");
         assert_eq!(UNITS[idx::REQUESTS].usage_key, "requests");
         assert_eq!(UNITS.len(), UNIT_COUNT);
+    }
+
+    #[test]
+    fn unit_relations_follow_the_dimensions() {
+        const _: () = assert!(UNIT_COUNT <= 32, "DESCENDANTS holds a unit per bit");
+        for (a, ua) in UNITS.iter().enumerate() {
+            for (d, ud) in UNITS.iter().enumerate() {
+                let want = ua.dims.iter().all(|x| ud.dims.contains(x));
+                assert_eq!(
+                    is_descendant(a, d),
+                    want,
+                    "{} / {}",
+                    ua.usage_key,
+                    ud.usage_key
+                );
+            }
+            let direction = match ua.dims.iter().find(|(k, _)| *k == "direction") {
+                Some((_, "input")) => Direction::Input,
+                Some((_, "output")) => Direction::Output,
+                _ => Direction::Neither,
+            };
+            assert!(DIRECTION[a] == direction, "{}", ua.usage_key);
+        }
+        let mut by_key: Vec<usize> = (0..UNIT_COUNT).collect();
+        by_key.sort_by_key(|u| billing_key(*u));
+        let mut by_rank: Vec<usize> = (0..UNIT_COUNT).collect();
+        by_rank.sort_by_key(|u| RANK[*u]);
+        assert_eq!(by_rank, by_key);
     }
 
     #[test]
@@ -583,6 +707,28 @@ mod tests {
         assert!((calc(&p, &u).expect("ok").total_usd - 1.0).abs() < 1e-12);
         u.set(idx::INPUT, 200_001);
         assert!((calc(&p, &u).expect("ok").total_usd - 2.00001).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_missing_total_is_zero_unless_a_more_specific_figure_is_reported() {
+        let p = prices(&[
+            ("input_mtok", PriceValue::Flat(1.0)),
+            ("output_mtok", PriceValue::Flat(2.0)),
+        ]);
+        let mut u = Usage::default();
+        u.set(idx::OUTPUT, 10);
+        u.set(idx::CACHE_READ, 0);
+        assert!((calc(&p, &u).expect("ok").total_usd - 20.0 / 1e6).abs() < 1e-15);
+        u.set(idx::CACHE_READ, 4);
+        assert_eq!(calc(&p, &u), Err(UsageError::Missing("input_tokens")));
+        // A figure of another branch says nothing about this total.
+        let mut u = Usage::default();
+        u.set(idx::INPUT, 10);
+        u.set(idx::REASONING, 3);
+        let p = prices(&[("output_mtok", PriceValue::Flat(2.0))]);
+        assert_eq!(calc(&p, &u), Err(UsageError::Missing("output_tokens")));
+        u.set(idx::REASONING, 0);
+        assert_eq!(calc(&p, &u).expect("ok").total_usd, 0.0);
     }
 
     #[test]
