@@ -87,9 +87,25 @@ static EXACT_SHAPES: [u64; 256] = {
     t
 };
 
+/// `EXACT_SHAPES` by last byte: most keys that share a first byte and length with a content key
+/// (`gen_ai.operation.name`, `gen_ai.usage.input_tokens`) end differently, and then no content
+/// key is compared either.
+static EXACT_LAST: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut i = 0;
+    while i < CONTENT_KEYS.len() {
+        let k = CONTENT_KEYS[i].as_bytes();
+        t[k[k.len() - 1] as usize] |= 1 << k.len();
+        i += 1;
+    }
+    t
+};
+
 /// The content key equal to `key`, if any.
+#[inline(always)]
 fn exact_content_key(b: &[u8]) -> Option<&'static str> {
-    let shapes = EXACT_SHAPES[usize::from(*b.first()?)];
+    let (first, last) = (*b.first()?, *b.last()?);
+    let shapes = EXACT_SHAPES[usize::from(first)] & EXACT_LAST[usize::from(last)];
     if b.len() >= 64 || shapes & (1 << b.len()) == 0 {
         return None;
     }
@@ -125,7 +141,9 @@ fn content_key_label(key: &str) -> Option<&'static str> {
     content_key_label_bytes(key.as_bytes())
 }
 
-/// `content_key_label` on a key's bytes (the protobuf splice reads keys undecoded).
+/// `content_key_label` on a key's bytes (the protobuf splice reads keys undecoded). Inlined: the
+/// splice asks it for every attribute, and almost every answer comes from the tables above.
+#[inline(always)]
 fn content_key_label_bytes(key: &[u8]) -> Option<&'static str> {
     if let Some(exact) = exact_content_key(key) {
         return Some(exact);
@@ -141,6 +159,11 @@ fn content_key_label_bytes(key: &[u8]) -> Option<&'static str> {
     if !may_be_prefixed {
         return None;
     }
+    prefixed_content_key_label(key)
+}
+
+/// The label of a key under a content prefix (`gen_ai.prompt.0.content` → `gen_ai.prompt.*`).
+fn prefixed_content_key_label(key: &[u8]) -> Option<&'static str> {
     PREFIX_LABELS
         .iter()
         .find(|(p, _)| {

@@ -411,20 +411,28 @@ impl<'a> Walk<'a> {
         Some((key, value))
     }
 
-    /// An `AnyValue`: `None` when a string in it may hold a secret.
-    fn value(&self, (mut pos, end): (usize, usize), depth: u32) -> Option<()> {
+    /// An `AnyValue`: `None` when a string in it may hold a secret. Inlined for the usual
+    /// shapes (one string under 128 bytes, one number or boolean): every attribute value of
+    /// every span comes here.
+    #[inline(always)]
+    fn value(&self, (pos, end): (usize, usize), depth: u32) -> Option<()> {
         if depth > MAX_VALUE_DEPTH {
             return None;
         }
-        // The usual shape first: one string under 128 bytes, or one number or boolean.
         match self.buf[pos..end] {
             [0x0a, n, ..] if n < 0x80 && pos + 2 + usize::from(n) == end => {
                 return self.string((pos + 2, end));
             }
-            [0x10 | 0x18, n] if n < 0x80 => return Some(()),
+            // A bool or int alone (a malformed varint is `None`, as field by field).
+            [0x10 | 0x18, ..] if varint(self.buf, pos + 1, end)?.1 == end => return Some(()),
             [0x21, ..] if end - pos == 9 => return Some(()),
             _ => {}
         }
+        self.value_fields((pos, end), depth)
+    }
+
+    /// `value`, field by field.
+    fn value_fields(&self, (mut pos, end): (usize, usize), depth: u32) -> Option<()> {
         while pos < end {
             let g = self.field(pos, end)?;
             match (g.number, g.wire) {

@@ -257,3 +257,29 @@ fn content_keys_are_found_by_their_shape_and_others_are_not() {
     assert!(!is_content_key(""));
     assert!(!is_content_key(&"g".repeat(80)));
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn content_key_labels_agree_with_a_plain_search(
+            key in prop_oneof![
+                proptest::sample::select(CONTENT_KEYS).prop_map(str::to_owned),
+                proptest::sample::select(CONTENT_PREFIXES).prop_map(|p| format!("{p}0")),
+                "(gen_ai|llm|input|output|e)[a-z._]{0,30}",
+                "[a-z._]{0,70}",
+            ]
+        ) {
+            let want = match CONTENT_KEYS.iter().find(|k| **k == key) {
+                Some(k) => Some(k.to_string()),
+                None => CONTENT_PREFIXES
+                    .iter()
+                    .find(|p| key.starts_with(**p))
+                    .map(|p| format!("{p}*")),
+            };
+            prop_assert_eq!(content_key_label(&key).map(str::to_owned), want);
+        }
+    }
+}

@@ -138,16 +138,20 @@ pub fn may_contain_secret_bytes(b: &[u8]) -> bool {
     if b.is_ascii() { ascii_scan(b) } else { scan(b) }
 }
 
-/// The scan of an ASCII value: a table lookup of each byte pair, without a branch per byte;
-/// only a pair that can start an anchor at a word boundary is compared with the anchors.
+/// The scan of an ASCII value: only a pair at a word boundary that can start an anchor (a table
+/// lookup of the pair) is compared with the anchors. Inside a word, where most bytes are, the
+/// pair tables are not read.
 fn ascii_scan(b: &[u8]) -> bool {
     let mut prev_word = false;
-    for (i, w) in b.windows(2).enumerate() {
-        let pair = PAIR_FIRST[usize::from(w[0])] & PAIR_SECOND[usize::from(w[1])] != 0;
-        if pair && !prev_word && starts_with_anchor(&b[i..], w[0].to_ascii_lowercase()) {
+    for i in 1..b.len() {
+        let (c, next) = (b[i - 1], b[i]);
+        if !prev_word
+            && PAIR_FIRST[usize::from(c)] & PAIR_SECOND[usize::from(next)] != 0
+            && starts_with_anchor(&b[i - 1..], c.to_ascii_lowercase())
+        {
             return true;
         }
-        prev_word = IS_WORD[usize::from(w[0])];
+        prev_word = IS_WORD[usize::from(c)];
     }
     false
 }
@@ -178,9 +182,15 @@ fn scan(b: &[u8]) -> bool {
 }
 
 fn starts_with_anchor(rest: &[u8], first: u8) -> bool {
-    anchors(first)
-        .iter()
-        .any(|a| rest.len() >= a.len() && rest[..a.len()].eq_ignore_ascii_case(a))
+    // Byte by byte after the first (which `first` matched), stopping at the first difference:
+    // anchors sharing a first byte mostly differ at the second (`akia`, `aiza`, `api_key`).
+    // The anchors are lowercase.
+    anchors(first).iter().any(|a| {
+        rest.len() >= a.len()
+            && (a.iter().zip(rest))
+                .skip(1)
+                .all(|(x, y)| *x == y.to_ascii_lowercase())
+    })
 }
 
 /// `ſ` (U+017F, folds to `s`) or `K` (U+212A, folds to `k`) starts at `b`.
@@ -289,12 +299,35 @@ mod tests {
         assert_eq!(PAIR_FIRST[usize::from(b'q')], 0);
     }
 
+    #[test]
+    fn anchors_are_lowercase_and_longer_than_a_pair() {
+        for first in *b"abghpsx" {
+            for a in anchors(first) {
+                assert!(a.len() > 2 && a[0] == first, "{a:?}");
+                assert_eq!(a.to_ascii_lowercase(), *a);
+            }
+        }
+    }
+
     proptest! {
         /// On ASCII text the pair-table scan decides exactly as the byte-class scan.
         #[test]
         fn ascii_scan_agrees_with_the_class_scan(text in alphabet()) {
             if text.is_ascii() {
                 prop_assert_eq!(ascii_scan(text.as_bytes()), scan(text.as_bytes()), "{:?}", text);
+            }
+        }
+
+        /// Comparing the second byte first changes no answer.
+        #[test]
+        fn anchor_test_agrees_with_a_plain_comparison(text in alphabet()) {
+            let b = text.as_bytes();
+            for i in 0..b.len() {
+                let first = b[i].to_ascii_lowercase();
+                let plain = anchors(first)
+                    .iter()
+                    .any(|a| b.len() - i >= a.len() && b[i..i + a.len()].eq_ignore_ascii_case(a));
+                prop_assert_eq!(starts_with_anchor(&b[i..], first), plain, "{:?} at {}", text, i);
             }
         }
 
