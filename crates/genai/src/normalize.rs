@@ -15,8 +15,8 @@ use crate::canonical::{Canonical, Operation};
 use crate::canonical_ref::{CanonicalRef, CostRef};
 use crate::content;
 use crate::rules::{
-    BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, NAME_RULES, NameRule, Rule,
-    event_meaning,
+    BY_KEY, Conv, EventMeaning, FIELD_COUNT, Field, ImpliedOp, KeyRules, NAME_RULES, NameRule,
+    Rule, event_meaning,
 };
 use crate::source;
 
@@ -48,11 +48,17 @@ pub fn normalize_ref<'a>(
     span: &'a Span,
 ) -> CanonicalRef<'a> {
     let mut b = Builder::new();
+    // Bit `i`: the span sent `NAME_RULES[i]`'s key with a value it accepts.
+    let mut named = 0u8;
     for kv in &span.attributes {
-        b.apply_kv(kv, 0, |_| true);
+        if let Some(e) = b.apply_kv(kv, 0, |_| true)
+            && e.name_rules != 0
+        {
+            named |= name_rules_sent(e.name_rules, kv);
+        }
     }
-    for rule in NAME_RULES {
-        if name_rule_applies(rule, scope, span) {
+    for (i, rule) in NAME_RULES.iter().enumerate() {
+        if name_rule_applies(rule, scope, span, named & (1 << i) != 0) {
             b.name_field(rule, &span.name);
         }
     }
@@ -80,20 +86,32 @@ pub fn normalize_ref<'a>(
     b.out
 }
 
-fn name_rule_applies(rule: &NameRule, scope: Option<&InstrumentationScope>, span: &Span) -> bool {
+/// The bits of `rules` (name rules asking for `kv`'s key) whose value `kv` has.
+fn name_rules_sent(rules: u8, kv: &KeyValue) -> u8 {
+    let Some(v) = kv.value.as_ref().and_then(attr::as_str) else {
+        return 0;
+    };
+    let mut sent = 0;
+    for (i, rule) in NAME_RULES.iter().enumerate() {
+        if rules & (1 << i) != 0 && rule.value.is_none_or(|w| v.eq_ignore_ascii_case(w)) {
+            sent |= 1 << i;
+        }
+    }
+    sent
+}
+
+/// `sent`: the span has the rule's key with a value it accepts (`name_rules_sent`).
+fn name_rule_applies(
+    rule: &NameRule,
+    scope: Option<&InstrumentationScope>,
+    span: &Span,
+    sent: bool,
+) -> bool {
     if let Some(want) = rule.scope
         && scope.map(|s| s.name.as_str()) != Some(want)
     {
         return false;
     }
-    let sent = span.attributes.iter().any(|kv| {
-        kv.key == rule.key
-            && kv
-                .value
-                .as_ref()
-                .and_then(attr::as_str)
-                .is_some_and(|v| rule.value.is_none_or(|w| v.eq_ignore_ascii_case(w)))
-    });
     // A rule that only asks for the key's presence also holds when the content policy dropped
     // that key before the WAL (it lists what it dropped), so capture on and off agree.
     sent || (rule.value.is_none() && content::content_key_dropped(&span.attributes, rule.key))
@@ -163,18 +181,22 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn apply_kv(&mut self, kv: &'a KeyValue, offset: u8, allow: impl Fn(Field) -> bool) {
-        let Some(rules) = BY_KEY.get(kv.key.as_bytes()) else {
-            return;
-        };
-        let Some(value) = kv.value.as_ref() else {
-            return;
-        };
-        for rule in rules {
-            if allow(rule.field) {
-                self.apply(rule, value, rule.rank.saturating_add(offset));
+    /// Applies the rules of `kv`'s key; returns the key's entry, if it has one.
+    fn apply_kv(
+        &mut self,
+        kv: &'a KeyValue,
+        offset: u8,
+        allow: impl Fn(Field) -> bool,
+    ) -> Option<&'static KeyRules> {
+        let entry = BY_KEY.get(kv.key.as_bytes())?;
+        if let Some(value) = kv.value.as_ref() {
+            for rule in &entry.rules {
+                if allow(rule.field) {
+                    self.apply(rule, value, rule.rank.saturating_add(offset));
+                }
             }
         }
+        Some(entry)
     }
 
     fn apply(&mut self, rule: &Rule, v: &'a AnyValue, rank: u8) {

@@ -581,16 +581,40 @@ pub static EVENT_RULES: &[(&str, EventMeaning)] = &[
 ];
 
 /// Key → rules (a key may fill more than one field, e.g. `agent.name`).
-pub static BY_KEY: LazyLock<KeyIndex<Vec<&'static Rule>>> = LazyLock::new(|| {
-    let mut map: Vec<(&'static str, Vec<&'static Rule>)> = Vec::with_capacity(RULES.len());
+pub static BY_KEY: LazyLock<KeyIndex<KeyRules>> = LazyLock::new(|| {
+    let mut map: Vec<(&'static str, KeyRules)> = Vec::with_capacity(RULES.len());
+    fn entry<'m>(
+        map: &'m mut Vec<(&'static str, KeyRules)>,
+        key: &'static str,
+    ) -> &'m mut KeyRules {
+        let i = match map.iter().position(|(k, _)| *k == key) {
+            Some(i) => i,
+            None => {
+                map.push((key, KeyRules::default()));
+                map.len() - 1
+            }
+        };
+        &mut map[i].1
+    }
     for rule in RULES {
-        match map.iter_mut().find(|(k, _)| *k == rule.key) {
-            Some((_, rules)) => rules.push(rule),
-            None => map.push((rule.key, vec![rule])),
-        }
+        entry(&mut map, rule.key).rules.push(rule);
+    }
+    for (i, rule) in NAME_RULES.iter().enumerate() {
+        entry(&mut map, rule.key).name_rules |= 1 << i;
     }
     KeyIndex::new(map)
 });
+
+/// What one attribute key means: its rules, and the span-name rules that ask for it. The name
+/// rules are found by the same lookup as the others, instead of a scan of the span's attributes
+/// per name rule.
+#[derive(Debug, Default)]
+pub struct KeyRules {
+    /// Rows of `RULES` with this key, in table order.
+    pub rules: Vec<&'static Rule>,
+    /// Bit `i`: `NAME_RULES[i]` asks for this key.
+    pub name_rules: u8,
+}
 
 /// The meaning of an event name, if any.
 pub fn event_meaning(name: &str) -> Option<EventMeaning> {
@@ -603,6 +627,18 @@ pub fn event_meaning(name: &str) -> Option<EventMeaning> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_name_rule_has_a_bit() {
+        assert!(
+            NAME_RULES.len() <= 8,
+            "KeyRules::name_rules holds a rule per bit"
+        );
+        for (i, rule) in NAME_RULES.iter().enumerate() {
+            let e = BY_KEY.get(rule.key.as_bytes()).expect("name-rule key");
+            assert_ne!(e.name_rules & (1 << i), 0, "{}", rule.key);
+        }
+    }
 
     #[test]
     fn field_count_matches_the_enum() {

@@ -166,7 +166,7 @@ fn without_rank_ties(attrs: Vec<KeyValue>) -> Vec<KeyValue> {
             }
             let rules = BY_KEY
                 .get(kv.key.as_bytes())
-                .map(Vec::as_slice)
+                .map(|e| e.rules.as_slice())
                 .unwrap_or(&[]);
             if rules.iter().any(|r| slots.contains(&(r.field, r.rank))) {
                 return false;
