@@ -34,7 +34,7 @@ pub use catalog::{Catalog, Quote, catalog_notice};
 pub use classify::{counts_toward_totals, is_llm_call, is_tool_call};
 pub use content::{ContentPolicy, ContentPolicyConfig, ContentStats};
 pub use error::{CatalogError, PolicyError};
-pub use normalize::{normalize, normalize_ref};
+pub use normalize::{ResourceFields, normalize, normalize_ref, normalize_with_resource};
 pub use pricing::{price, price_ref};
 pub use source::Source;
 pub use totals::TraceTotals;

@@ -47,6 +47,34 @@ pub fn normalize_ref<'a>(
     scope: Option<&'a InstrumentationScope>,
     span: &'a Span,
 ) -> CanonicalRef<'a> {
+    normalize_with_resource(&ResourceFields::of(resource), scope, span)
+}
+
+/// What normalization reads from a resource: the rules of its attributes that fill a
+/// service-wide field, with their values, in attribute order. Found once for all the spans of
+/// a resource (ingest) instead of once per span.
+#[derive(Debug, Default)]
+pub struct ResourceFields<'a>(Vec<(&'static Rule, &'a AnyValue)>);
+
+impl<'a> ResourceFields<'a> {
+    pub fn of(resource: Option<&'a Resource>) -> Self {
+        let mut out = Vec::new();
+        for kv in resource.map_or(&[][..], |r| &r.attributes) {
+            if let (Some(e), Some(v)) = (BY_KEY.get(kv.key.as_bytes()), kv.value.as_ref()) {
+                let rules = e.rules.iter().filter(|r| is_context_field(r.field));
+                out.extend(rules.map(|r| (*r, v)));
+            }
+        }
+        ResourceFields(out)
+    }
+}
+
+/// `normalize_ref` with the resource's fields found already.
+pub fn normalize_with_resource<'a>(
+    resource: &ResourceFields<'a>,
+    scope: Option<&'a InstrumentationScope>,
+    span: &'a Span,
+) -> CanonicalRef<'a> {
     let mut b = Builder::new();
     // Bit `i`: the span sent `NAME_RULES[i]`'s key with a value it accepts.
     let mut named = 0u8;
@@ -75,10 +103,8 @@ pub fn normalize_ref<'a>(
             b.apply_kv(kv, EVENT_RANK, is_usage_field);
         }
     }
-    if let Some(resource) = resource {
-        for kv in &resource.attributes {
-            b.apply_kv(kv, RESOURCE_RANK, is_context_field);
-        }
+    for (rule, v) in &resource.0 {
+        b.apply(rule, v, rule.rank.saturating_add(RESOURCE_RANK));
     }
     if is_error(span) && b.out.error_type.is_none() {
         b.out.error_type = Some(Cow::Borrowed(error_from_status(span)));

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use sextant_genai::{CanonicalRef, Catalog};
+use sextant_genai::{CanonicalRef, Catalog, ResourceFields};
 use sextant_store::{GenAiRow, SpanEnricher};
 
 /// Normalizes and prices spans with a price catalog.
@@ -26,6 +26,22 @@ impl GenAiEnricher {
     }
 }
 
+impl GenAiEnricher {
+    fn row<'a>(
+        &self,
+        resource: &ResourceFields<'a>,
+        scope: Option<&'a InstrumentationScope>,
+        span: &'a Span,
+    ) -> GenAiRow<'a> {
+        let mut c = sextant_genai::normalize_with_resource(resource, scope, span);
+        if c.is_empty() {
+            return GenAiRow::default();
+        }
+        sextant_genai::price_ref(&self.catalog, &mut c, span.start_time_unix_nano);
+        to_row(c)
+    }
+}
+
 impl SpanEnricher for GenAiEnricher {
     fn enrich<'a>(
         &self,
@@ -33,12 +49,21 @@ impl SpanEnricher for GenAiEnricher {
         scope: Option<&'a InstrumentationScope>,
         span: &'a Span,
     ) -> GenAiRow<'a> {
-        let mut c = sextant_genai::normalize_ref(resource, scope, span);
-        if c.is_empty() {
-            return GenAiRow::default();
+        self.row(&ResourceFields::of(resource), scope, span)
+    }
+
+    /// The resource's attributes are looked up once for all the spans.
+    fn enrich_scope<'a>(
+        &self,
+        resource: Option<&'a Resource>,
+        scope: Option<&'a InstrumentationScope>,
+        spans: &'a [Span],
+        push: &mut dyn FnMut(GenAiRow<'a>),
+    ) {
+        let fields = ResourceFields::of(resource);
+        for span in spans {
+            push(self.row(&fields, scope, span));
         }
-        sextant_genai::price_ref(&self.catalog, &mut c, span.start_time_unix_nano);
-        to_row(c)
     }
 }
 
@@ -178,6 +203,39 @@ mod tests {
                 .as_deref()
                 .is_some_and(|s| s.starts_with("unpriced:"))
         );
+    }
+
+    #[test]
+    fn a_scope_at_once_gives_the_rows_of_its_spans_one_by_one() {
+        let e = GenAiEnricher::new(Arc::new(
+            Catalog::embedded()
+                .with_overrides(Vec::new())
+                .expect("catalog"),
+        ));
+        let resource = Resource {
+            attributes: vec![
+                kv("service.name", Value::StringValue("svc".into())),
+                kv(
+                    "gen_ai.provider.name",
+                    Value::StringValue("anthropic".into()),
+                ),
+                kv("user.id", Value::StringValue("u-1".into())),
+                kv("gen_ai.agent.name", Value::StringValue("planner".into())),
+            ],
+            ..Default::default()
+        };
+        let mut no_provider = chat("gpt-4o-mini");
+        no_provider.attributes.remove(1);
+        let spans = [chat("gpt-4o-mini"), no_provider, Span::default()];
+        let mut rows = Vec::new();
+        e.enrich_scope(Some(&resource), None, &spans, &mut |r| rows.push(r));
+        let one_by_one: Vec<_> = spans
+            .iter()
+            .map(|s| e.enrich(Some(&resource), None, s))
+            .collect();
+        assert_eq!(rows, one_by_one);
+        assert_eq!(rows[1].provider.as_deref(), Some("anthropic"));
+        assert_eq!(rows[0].provider.as_deref(), Some("openai"));
     }
 
     #[test]

@@ -56,6 +56,20 @@ pub trait SpanEnricher: Send + Sync {
         scope: Option<&'a InstrumentationScope>,
         span: &'a Span,
     ) -> GenAiRow<'a>;
+
+    /// `enrich` on each of `spans` (one scope's), in order, handing every row to `push`. An
+    /// enricher that reads the resource once for all of them overrides it.
+    fn enrich_scope<'a>(
+        &self,
+        resource: Option<&'a Resource>,
+        scope: Option<&'a InstrumentationScope>,
+        spans: &'a [Span],
+        push: &mut dyn FnMut(GenAiRow<'a>),
+    ) {
+        for span in spans {
+            push(self.enrich(resource, scope, span));
+        }
+    }
 }
 
 /// Leaves every canonical column empty.

@@ -181,9 +181,10 @@ impl SpanBatchBuilder {
                     let attributes = raw.as_ref().and_then(|r| r.of(i));
                     i += 1;
                     self.push_span(span, service, &origin, attributes)?;
-                    let row = enricher.enrich(rs.resource.as_ref(), ss.scope.as_ref(), span);
-                    self.genai.push(&row);
                 }
+                let genai = &mut self.genai;
+                let (resource, scope) = (rs.resource.as_ref(), ss.scope.as_ref());
+                enricher.enrich_scope(resource, scope, &ss.spans, &mut |row| genai.push(&row));
             }
         }
         Ok(())
