@@ -7,6 +7,7 @@
 
 pub mod matching;
 pub mod overrides;
+mod recent;
 pub mod schema;
 pub mod time;
 pub mod units;
@@ -102,8 +103,21 @@ pub struct Catalog {
 /// A bounded cache of model resolutions (cleared when full, so hostile model names cannot grow it).
 /// Keyed by the hash of (provider, model) so that a hit, the usual case at ingest, allocates
 /// nothing; each bucket keeps the full keys to tell collisions apart.
-#[derive(Default)]
-struct ModelCache(std::sync::RwLock<rustc_hash::FxHashMap<u64, Vec<(ModelKey, Resolution)>>>);
+struct ModelCache {
+    map: std::sync::RwLock<rustc_hash::FxHashMap<u64, Vec<(ModelKey, Resolution)>>>,
+    /// Unique per catalog, so the per-thread memo (`recent`) tells catalogs apart.
+    id: u64,
+}
+
+impl Default for ModelCache {
+    fn default() -> Self {
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        ModelCache {
+            map: Default::default(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+}
 
 /// What a (provider, model) pair resolves to: its price list and cost source, or why it is
 /// unpriced. Everything but the time-conditional price set is decided once per pair.
@@ -247,14 +261,9 @@ impl Catalog {
         usage: &Usage,
         at_unix_nano: u64,
     ) -> Result<(Breakdown, &'static Source), Arc<str>> {
-        let model_lc = lowercase(model.trim());
-        if model_lc.is_empty() {
-            return Err("no model name".into());
-        }
-        let provider_lc = provider
-            .map(|p| lowercase(p.trim()))
-            .filter(|p| !p.is_empty());
-        let r = self.resolve_cached(provider_lc.as_deref(), &model_lc)?;
+        let r = recent::resolution(self.resolved.id, provider, model, || {
+            self.resolve_sent(provider, model)
+        })?;
         let prices = match r.list {
             PriceList::Override(i) => &self.overrides.get(i).ok_or("catalog changed")?.prices,
             PriceList::Model(li, mi) => {
@@ -269,6 +278,18 @@ impl Catalog {
         };
         let breakdown = units::calc(prices, usage).map_err(|e| e.to_string())?;
         Ok((breakdown, r.source))
+    }
+
+    /// Resolves a provider and model as sent (trimmed and lowercased first).
+    fn resolve_sent(&self, provider: Option<&str>, model: &str) -> Resolution {
+        let model_lc = lowercase(model.trim());
+        if model_lc.is_empty() {
+            return Err("no model name".into());
+        }
+        let provider_lc = provider
+            .map(|p| lowercase(p.trim()))
+            .filter(|p| !p.is_empty());
+        self.resolve_cached(provider_lc.as_deref(), &model_lc)
     }
 
     /// Resolves a (lowercased) provider and model: a user override first, then the catalog.
@@ -307,7 +328,7 @@ impl Catalog {
             use std::hash::BuildHasher;
             rustc_hash::FxBuildHasher.hash_one((sent, model))
         };
-        let hit = self.resolved.0.read().ok().and_then(|c| {
+        let hit = self.resolved.map.read().ok().and_then(|c| {
             c.get(&hash)?
                 .iter()
                 .find(|((p, m), _)| p.as_deref() == sent && m == model)
@@ -317,7 +338,7 @@ impl Catalog {
             return r;
         }
         let r = self.resolve(sent, model);
-        if let Ok(mut c) = self.resolved.0.write() {
+        if let Ok(mut c) = self.resolved.map.write() {
             if c.len() >= MODEL_CACHE_MAX {
                 c.clear();
             }
