@@ -117,6 +117,12 @@ impl LabelHash {
     pub fn then(self, value: &str) -> Self {
         LabelHash(LABEL_HASHER.hash_one((self.0, value)))
     }
+
+    /// The hash of `values` in one pass, a third of the cost of `of` for six labels; `then` does
+    /// not extend it, so a family keyed by it hashes every series' values this way.
+    pub(crate) fn of_fixed(values: &[&str]) -> Self {
+        LabelHash(LABEL_HASHER.hash_one(values))
+    }
 }
 
 impl Family {
@@ -300,6 +306,14 @@ mod tests {
         );
         // Where one label ends and the next starts is part of the hash.
         assert_ne!(LabelHash::of(&["ab", "c"]), LabelHash::of(&["a", "bc"]));
+        assert_ne!(
+            LabelHash::of_fixed(&["ab", "c"]),
+            LabelHash::of_fixed(&["a", "bc"])
+        );
+        assert_eq!(
+            LabelHash::of_fixed(&values),
+            LabelHash::of_fixed(&values.map(|v| v))
+        );
         let mut f = Family::new("c", &["a", "b"], Shape::Counter);
         f.observe(&["1", "x"], 1.0, LIMITS);
         f.observe_hashed(LabelHash::of(&["1"]).then("x"), &["1", "x"], 2.0, LIMITS);

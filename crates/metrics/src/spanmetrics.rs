@@ -218,7 +218,8 @@ impl SpanMetrics {
             s(off::AGENT_NAME),
             s(off::TOOL_NAME),
         ];
-        let mut t = f.genai.target(LabelHash::of(&labels), &labels, self.limits);
+        let hash = LabelHash::of_fixed(&labels);
+        let mut t = f.genai.target(hash, &labels, self.limits);
         t.observe(Metric::Duration, c.duration.value(row) as f64 / 1e9);
         if let Some(ttfc) = g.u64(off::TTFC, row) {
             t.observe(Metric::Ttft, ttfc as f64 / 1e9);
