@@ -33,9 +33,16 @@ pub enum Operation {
 impl Operation {
     /// Parses a dialect's operation name (case-insensitive for the known names).
     pub fn parse(s: &str) -> Operation {
+        // Senders nearly always spell a known name as listed: a plain comparison finds it
+        // before any case folding (the names are distinct in lowercase, so it is the same one).
         OPERATION_NAMES
             .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            .find(|(name, _)| *name == s)
+            .or_else(|| {
+                OPERATION_NAMES
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(s))
+            })
             .map_or_else(|| Operation::Other(s.to_string()), |(_, op)| op.clone())
     }
 
@@ -221,5 +228,21 @@ impl Canonical {
         self.response_model
             .as_deref()
             .or(self.request_model.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_names_are_lowercase_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, op) in OPERATION_NAMES {
+            assert_eq!(name.to_ascii_lowercase(), *name);
+            assert!(seen.insert(*name), "{name} twice");
+            assert_eq!(Operation::parse(name), *op);
+            assert_eq!(Operation::parse(&name.to_ascii_uppercase()), *op);
+        }
     }
 }
