@@ -64,9 +64,58 @@ pub struct CanonicalRef<'a> {
 }
 
 impl CanonicalRef<'_> {
-    /// True when no GenAI field was found.
+    /// True when no GenAI field was found (every field as in `default()`). Field by field
+    /// rather than by comparing with a built default: ingest asks it of every span. The
+    /// destructuring names every field, so a new one cannot be forgotten here.
     pub fn is_empty(&self) -> bool {
-        *self == CanonicalRef::default()
+        let CanonicalRef {
+            operation,
+            provider,
+            request_model,
+            response_model,
+            agent_name,
+            agent_id,
+            tool_name,
+            tool_call_id,
+            conversation_id,
+            user_id,
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            reasoning_tokens,
+            time_to_first_chunk_ns,
+            finish_reasons,
+            error_type,
+            cost,
+            unpriced_reason,
+        } = self;
+        let strings = [
+            provider,
+            request_model,
+            response_model,
+            agent_name,
+            agent_id,
+            tool_name,
+            tool_call_id,
+            conversation_id,
+            user_id,
+            error_type,
+        ];
+        let counts = [
+            input_tokens,
+            output_tokens,
+            cache_read_tokens,
+            cache_write_tokens,
+            reasoning_tokens,
+            time_to_first_chunk_ns,
+        ];
+        operation.is_none()
+            && strings.iter().all(|s| s.is_none())
+            && counts.iter().all(|n| n.is_none())
+            && finish_reasons.is_empty()
+            && cost.is_none()
+            && unpriced_reason.is_none()
     }
 
     /// True when the span reports any token count.
@@ -147,5 +196,48 @@ impl<'a> CanonicalRef<'a> {
             ..Default::default()
         };
         (view, c.cost.is_some())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_means_every_field_as_in_default() {
+        assert!(CanonicalRef::default().is_empty());
+        let one_field: [fn(&mut CanonicalRef<'static>); 20] = [
+            |c| c.operation = Some(Operation::Chat),
+            |c| c.provider = Some(Cow::Borrowed("x")),
+            |c| c.request_model = Some(Cow::Borrowed("x")),
+            |c| c.response_model = Some(Cow::Borrowed("x")),
+            |c| c.agent_name = Some(Cow::Borrowed("x")),
+            |c| c.agent_id = Some(Cow::Borrowed("x")),
+            |c| c.tool_name = Some(Cow::Borrowed("x")),
+            |c| c.tool_call_id = Some(Cow::Borrowed("x")),
+            |c| c.conversation_id = Some(Cow::Borrowed("x")),
+            |c| c.user_id = Some(Cow::Borrowed("x")),
+            |c| c.input_tokens = Some(0),
+            |c| c.output_tokens = Some(0),
+            |c| c.cache_read_tokens = Some(0),
+            |c| c.cache_write_tokens = Some(0),
+            |c| c.reasoning_tokens = Some(0),
+            |c| c.time_to_first_chunk_ns = Some(0),
+            |c| c.finish_reasons.push(Cow::Borrowed("stop")),
+            |c| c.error_type = Some(Cow::Borrowed("x")),
+            |c| {
+                c.cost = Some(CostRef {
+                    usd: 0.0,
+                    source: crate::source::client("k"),
+                })
+            },
+            |c| c.unpriced_reason = Some("why".into()),
+        ];
+        for (i, set) in one_field.iter().enumerate() {
+            let mut c = CanonicalRef::default();
+            set(&mut c);
+            assert_ne!(c, CanonicalRef::default(), "field {i}");
+            assert!(!c.is_empty(), "field {i}");
+        }
     }
 }
