@@ -58,11 +58,11 @@ impl SpanEnricher for GenAiEnricher {
         resource: Option<&'a Resource>,
         scope: Option<&'a InstrumentationScope>,
         spans: &'a [Span],
-        push: &mut dyn FnMut(GenAiRow<'a>),
+        push: &mut dyn FnMut(&GenAiRow<'a>),
     ) {
         let fields = ResourceFields::of(resource);
         for span in spans {
-            push(self.row(&fields, scope, span));
+            push(&self.row(&fields, scope, span));
         }
     }
 }
@@ -228,7 +228,7 @@ mod tests {
         no_provider.attributes.remove(1);
         let spans = [chat("gpt-4o-mini"), no_provider, Span::default()];
         let mut rows = Vec::new();
-        e.enrich_scope(Some(&resource), None, &spans, &mut |r| rows.push(r));
+        e.enrich_scope(Some(&resource), None, &spans, &mut |r| rows.push(r.clone()));
         let one_by_one: Vec<_> = spans
             .iter()
             .map(|s| e.enrich(Some(&resource), None, s))

@@ -64,10 +64,10 @@ pub trait SpanEnricher: Send + Sync {
         resource: Option<&'a Resource>,
         scope: Option<&'a InstrumentationScope>,
         spans: &'a [Span],
-        push: &mut dyn FnMut(GenAiRow<'a>),
+        push: &mut dyn FnMut(&GenAiRow<'a>),
     ) {
         for span in spans {
-            push(self.enrich(resource, scope, span));
+            push(&self.enrich(resource, scope, span));
         }
     }
 }

@@ -184,7 +184,7 @@ impl SpanBatchBuilder {
                 }
                 let genai = &mut self.genai;
                 let (resource, scope) = (rs.resource.as_ref(), ss.scope.as_ref());
-                enricher.enrich_scope(resource, scope, &ss.spans, &mut |row| genai.push(&row));
+                enricher.enrich_scope(resource, scope, &ss.spans, &mut |row| genai.push(row));
             }
         }
         Ok(())
