@@ -7,6 +7,7 @@
 #   GEN=python benches/ingest.sh ...   # the peers' generator (../shared/bench/otlp_load.py)
 #   BENCH_SEXTANT=/path/sextant BENCH_LOAD=/path/load benches/ingest.sh ...   # given binaries, no build
 #   BENCH_HTTP_PORT / BENCH_OTLP_PORT / BENCH_GRPC_PORT: ports (default 3200, 4318, 4317)
+#   BENCH_SETTLE=0: do not wait for compaction before counting bytes (throughput-only runs)
 #
 # The default generator (GEN=rust, crates/sextant/benches/load.rs) sends the same bodies as the
 # peers' one (dumped by benches/load_template.py) but needs ~3 % of a core instead of ~50 %, so
@@ -72,7 +73,9 @@ echo "idle CPU after load: $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN{printf "%.
 # content store), then SIGTERM flushes what is left in the head.
 metric() { curl -sf "localhost:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 settled=0
+[ "${BENCH_SETTLE:-1}" = 0 ] && settled=skipped
 for _ in $(seq 240); do
+  [ "$settled" = skipped ] && break
   blocks=$(metric sextant_blocks); compactions=$(metric sextant_compactions_total)
   if [ "${blocks%.*}" -lt 4 ] 2>/dev/null || { [ "${compactions%.*}" -gt 0 ] 2>/dev/null &&
        ! ls -d "$WORK"/data/tenants/*/blocks/.tmp-* >/dev/null 2>&1 && [ "$blocks" = "${prev:-}" ]; }; then
