@@ -72,13 +72,18 @@ echo "idle CPU after load: $(awk -v d=$((c1 - c0)) -v hz="$hz" 'BEGIN{printf "%.
 # first maintenance pass starts 30 s after start; compaction moves long values into a block's
 # content store), then SIGTERM flushes what is left in the head.
 metric() { curl -sf "localhost:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
-settled=0
+settled=0; stable=0
 [ "${BENCH_SETTLE:-1}" = 0 ] && settled=skipped
-for _ in $(seq 240); do
+for _ in $(seq 300); do
   [ "$settled" = skipped ] && break
   blocks=$(metric sextant_blocks); compactions=$(metric sextant_compactions_total)
-  if [ "${blocks%.*}" -lt 4 ] 2>/dev/null || { [ "${compactions%.*}" -gt 0 ] 2>/dev/null &&
-       ! ls -d "$WORK"/data/tenants/*/blocks/.tmp-* >/dev/null 2>&1 && [ "$blocks" = "${prev:-}" ]; }; then
+  # A pass merges in rounds of up to 16 blocks: settled once nothing changed for 5 s.
+  if ! ls -d "$WORK"/data/tenants/*/blocks/.tmp-* >/dev/null 2>&1 && [ "$blocks" = "${prev:-}" ]; then
+    stable=$((stable + 1))
+  else
+    stable=0
+  fi
+  if [ "${blocks%.*}" -lt 4 ] 2>/dev/null || { [ "${compactions%.*}" -gt 0 ] 2>/dev/null && [ $stable -ge 5 ]; }; then
     settled=1; break
   fi
   prev=$blocks; sleep 1
