@@ -203,9 +203,10 @@ impl ContentFile {
             .chunks_exact(8)
             .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect();
-        let first = std::iter::once(dict_len);
-        let starts_ok = first.chain(ends.iter().copied()).collect::<Vec<_>>();
-        if starts_ok.windows(2).any(|w| w[0] > w[1]) || ends.last().is_some_and(|e| *e > len) {
+        let out_of_order = ends.first().is_some_and(|e| *e < dict_len)
+            || ends.windows(2).any(|w| w[0] > w[1])
+            || ends.last().is_some_and(|e| *e > len);
+        if out_of_order {
             return Err(corrupt("frame index out of order"));
         }
         Ok(Some(Self {

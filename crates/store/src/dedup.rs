@@ -88,15 +88,6 @@ impl Encoder {
         }
     }
 
-    /// Total store bytes so far.
-    pub fn len(&self) -> u64 {
-        self.base + self.window.len() as u64
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Store bytes appended since the last call, to be written out in order.
     pub fn take_unflushed(&mut self) -> &[u8] {
         let start = self.flushed;
@@ -104,8 +95,8 @@ impl Encoder {
         &self.window[start..]
     }
 
-    /// Appends the recipe of `value` to `recipe`.
-    pub fn encode(&mut self, value: &[u8], recipe: &mut Vec<u8>) {
+    /// Appends the recipe of `value` to `recipe`; returns how many ranges it has.
+    pub fn encode(&mut self, value: &[u8], recipe: &mut Vec<u8>) -> u64 {
         if self.table.is_empty() {
             self.table = vec![0; 1 << TABLE_BITS];
             // Reserved once (pages are only touched as they fill), so growing never copies.
@@ -135,6 +126,7 @@ impl Encoder {
         }
         self.literal(&value[lit..], &mut w);
         w.finish();
+        w.ranges
     }
 
     /// The store match of the anchored window ending at `value[..end]`, extended back to
@@ -196,6 +188,8 @@ struct RecipeWriter<'a> {
     out: &'a mut Vec<u8>,
     prev_end: u64,
     pending: Option<(u64, u64)>,
+    /// Ranges written so far.
+    ranges: u64,
 }
 
 impl<'a> RecipeWriter<'a> {
@@ -204,6 +198,7 @@ impl<'a> RecipeWriter<'a> {
             out,
             prev_end: 0,
             pending: None,
+            ranges: 0,
         }
     }
 
@@ -225,6 +220,7 @@ impl<'a> RecipeWriter<'a> {
         put_varint(self.out, ((delta << 1) ^ (delta >> 63)) as u64);
         put_varint(self.out, len);
         self.prev_end = off + len;
+        self.ranges += 1;
     }
 }
 
@@ -265,21 +261,21 @@ pub fn read_ranges(buf: &mut &[u8], n: u64) -> Option<Vec<(u64, u64)>> {
     Some(out)
 }
 
-/// Counts the ranges of a whole recipe (what `encode` appended for one value).
-pub fn count_ranges(mut buf: &[u8]) -> Option<u64> {
-    let mut n = 0;
-    while !buf.is_empty() {
-        get_varint(&mut buf)?;
-        get_varint(&mut buf)?;
-        n += 1;
-    }
-    Some(n)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Counts the ranges of a whole recipe (what `encode` appended for one value).
+    fn count_ranges(mut buf: &[u8]) -> Option<u64> {
+        let mut n = 0;
+        while !buf.is_empty() {
+            get_varint(&mut buf)?;
+            get_varint(&mut buf)?;
+            n += 1;
+        }
+        Some(n)
+    }
 
     /// Rebuilds each value from the store the encoder produced.
     fn roundtrip(values: &[Vec<u8>]) -> (Vec<u8>, usize) {
@@ -287,12 +283,13 @@ mod tests {
         let mut recipes = Vec::new();
         for v in values {
             let mut r = Vec::new();
-            enc.encode(v, &mut r);
-            recipes.push(r);
+            let n = enc.encode(v, &mut r);
+            recipes.push((r, n));
         }
         let store = enc.take_unflushed().to_vec();
-        for (v, r) in values.iter().zip(&recipes) {
+        for (v, (r, returned)) in values.iter().zip(&recipes) {
             let n = count_ranges(r).expect("well-formed");
+            assert_eq!(n, *returned, "encode counts the ranges it wrote");
             let ranges = read_ranges(&mut r.as_slice(), n).expect("well-formed");
             let mut out = Vec::new();
             for (off, len) in ranges {
@@ -300,7 +297,7 @@ mod tests {
             }
             assert_eq!(&out, v);
         }
-        (store, recipes.iter().map(Vec::len).sum())
+        (store, recipes.iter().map(|(r, _)| r.len()).sum())
     }
 
     #[test]

@@ -17,7 +17,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, BinaryArray, RecordBatch};
 
 use crate::content_file::ContentReader;
-use crate::dedup::{Encoder, count_ranges, get_varint, put_varint, read_ranges};
+use crate::dedup::{Encoder, get_varint, put_varint, read_ranges};
 use crate::error::Result;
 
 /// The column this applies to.
@@ -102,10 +102,10 @@ pub fn encode(blob: &[u8], enc: &mut Encoder, out: &mut Vec<u8>) {
     let (mut prev, mut moved) = (0, 0);
     for &(start, end) in &longs {
         recipe.clear();
-        enc.encode(&blob[start..end], &mut recipe);
+        let ranges = enc.encode(&blob[start..end], &mut recipe);
         let at = start - moved;
         put_varint(out, (at - prev) as u64);
-        put_varint(out, count_ranges(&recipe).unwrap_or(0));
+        put_varint(out, ranges);
         out.extend_from_slice(&recipe);
         prev = at;
         moved += end - start;
@@ -210,21 +210,20 @@ impl BatchDecoder {
         let Some(reader) = self.reader.as_mut() else {
             return Ok(batch);
         };
-        let Ok(i) = batch.schema().index_of(ATTRIBUTES) else {
-            return Ok(batch);
-        };
-        let Some(column) = batch.column(i).as_binary_opt::<i32>() else {
-            return Ok(batch);
-        };
-        let decoded = decode_column(column, reader)?;
-        let mut columns = batch.columns().to_vec();
-        columns[i] = Arc::new(decoded);
-        Ok(RecordBatch::try_new(batch.schema(), columns)?)
+        replace_attributes(&batch, |column| decode_column(column, reader))
     }
 }
 
 /// `batch` with its `attributes` column encoded through `enc`.
 pub fn encode_batch(batch: &RecordBatch, enc: &mut Encoder) -> Result<RecordBatch> {
+    replace_attributes(batch, |column| Ok(encode_column(column, enc)))
+}
+
+/// `batch` with its `attributes` column (if it has one) replaced by `f` of it.
+fn replace_attributes(
+    batch: &RecordBatch,
+    f: impl FnOnce(&BinaryArray) -> Result<BinaryArray>,
+) -> Result<RecordBatch> {
     let Ok(i) = batch.schema().index_of(ATTRIBUTES) else {
         return Ok(batch.clone());
     };
@@ -232,7 +231,7 @@ pub fn encode_batch(batch: &RecordBatch, enc: &mut Encoder) -> Result<RecordBatc
         return Ok(batch.clone());
     };
     let mut columns = batch.columns().to_vec();
-    columns[i] = Arc::new(encode_column(column, enc));
+    columns[i] = Arc::new(f(column)?);
     Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
